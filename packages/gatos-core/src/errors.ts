@@ -21,11 +21,17 @@ export const ExitStatus = {
 
 /** The stable error codes: `code → [exit status, summary]`. */
 export const ErrorCodes = {
-  GATOS_E_INTERNAL: [ExitStatus.internal, 'An unexpected internal error; please report it with the command and its output.'],
+  GATOS_E_INTERNAL: [
+    ExitStatus.internal,
+    'An unexpected internal error; please report it with the command and its output.',
+  ],
   GATOS_E_USAGE: [ExitStatus.usage, 'The command line is malformed: unknown command, missing or bad option.'],
   GATOS_E_NOT_A_REPO: [ExitStatus.usage, 'The current directory is not inside a git repository.'],
   GATOS_E_NOT_INITIALIZED: [ExitStatus.notFound, 'The repository has no GATOS config; run `git gatos init`.'],
-  GATOS_E_ALREADY_INITIALIZED: [ExitStatus.conflict, 'The repository is already initialized with a different profile.'],
+  GATOS_E_ALREADY_INITIALIZED: [
+    ExitStatus.conflict,
+    'The repository is already initialized with a different profile.',
+  ],
   GATOS_E_BAD_PROFILE: [ExitStatus.invalid, 'Unknown profile; use `default` or `research`.'],
   GATOS_E_INPUT_JSON: [ExitStatus.invalid, 'Input is not valid JSON.'],
   GATOS_E_INPUT_FILE: [ExitStatus.io, 'An input file could not be read.'],
@@ -36,19 +42,37 @@ export const ErrorCodes = {
   GATOS_E_ENVELOPE_TYPE: [ExitStatus.invalid, 'The event `type` is not a valid type name.'],
   GATOS_E_ENVELOPE_ULID: [ExitStatus.invalid, 'The `ulid` is not a valid ULID (26 Crockford base32 chars).'],
   GATOS_E_ENVELOPE_ACTOR: [ExitStatus.invalid, 'The `actor` is not `user|agent|service:<name>`.'],
-  GATOS_E_ENVELOPE_TS: [ExitStatus.invalid, 'The `ts` is not an RFC 3339 UTC timestamp (`YYYY-MM-DDTHH:MM:SS[.fff]Z`).'],
+  GATOS_E_ENVELOPE_TS: [
+    ExitStatus.invalid,
+    'The `ts` is not an RFC 3339 UTC timestamp (`YYYY-MM-DDTHH:MM:SS[.fff]Z`).',
+  ],
   GATOS_E_ENVELOPE_POLICY_ROOT: [ExitStatus.invalid, 'The `policy_root` is not a lowercase hex digest.'],
   GATOS_E_ENVELOPE_CAPS: [ExitStatus.invalid, 'The `caps` field is not a list of unique capability names.'],
   GATOS_E_ENVELOPE_SIG_ALG: [ExitStatus.invalid, 'The `sig_alg` is not a supported algorithm (`ed25519`).'],
-  GATOS_E_PAYLOAD_FLOAT: [ExitStatus.invalid, 'The payload holds a non-integer number; GATOS payloads carry integers only.'],
+  GATOS_E_PAYLOAD_FLOAT: [
+    ExitStatus.invalid,
+    'The payload holds a non-integer number; GATOS payloads carry integers only.',
+  ],
   GATOS_E_PAYLOAD_NAN: [ExitStatus.invalid, 'The payload holds NaN or an infinity.'],
-  GATOS_E_PAYLOAD_UNSAFE_INT: [ExitStatus.invalid, 'The payload holds an integer outside the 64-bit signed range.'],
+  GATOS_E_PAYLOAD_UNSAFE_INT: [
+    ExitStatus.invalid,
+    'The payload holds an integer outside the 64-bit signed range.',
+  ],
   GATOS_E_PAYLOAD_UNDEFINED: [ExitStatus.invalid, 'The payload holds `undefined`, a function or a symbol.'],
-  GATOS_E_PAYLOAD_CLASS: [ExitStatus.invalid, 'The payload holds a class instance, Map, Set or Date instead of plain data.'],
+  GATOS_E_PAYLOAD_CLASS: [
+    ExitStatus.invalid,
+    'The payload holds a class instance, Map, Set or Date instead of plain data.',
+  ],
   GATOS_E_PAYLOAD_KEY: [ExitStatus.invalid, 'The payload holds a non-string map key.'],
-  GATOS_E_PAYLOAD_TOO_LARGE: [ExitStatus.limit, 'The encoded envelope exceeds the payload size limit (default 1 MiB).'],
+  GATOS_E_PAYLOAD_TOO_LARGE: [
+    ExitStatus.limit,
+    'The encoded envelope exceeds the payload size limit (default 1 MiB).',
+  ],
   GATOS_E_PAYLOAD_DEPTH: [ExitStatus.limit, 'The payload nests deeper than the limit.'],
-  GATOS_E_NOT_CANONICAL: [ExitStatus.invalid, 'Stored or received bytes are not the canonical DAG-CBOR encoding.'],
+  GATOS_E_NOT_CANONICAL: [
+    ExitStatus.invalid,
+    'Stored or received bytes are not the canonical DAG-CBOR encoding.',
+  ],
   GATOS_E_DECODE: [ExitStatus.invalid, 'Bytes could not be decoded as DAG-CBOR.'],
 
   // Keys and signatures.
@@ -65,12 +89,18 @@ export const ErrorCodes = {
   GATOS_E_OBJECT_CORRUPT: [ExitStatus.verify, 'A git object does not hash to its id or cannot be parsed.'],
   GATOS_E_REF_NAME: [ExitStatus.invalid, 'A ref name is not valid under the GATOS layout.'],
   GATOS_E_REF_LOCKED: [ExitStatus.conflict, 'A ref is locked by another writer and stayed locked.'],
-  GATOS_E_REF_CONFLICT: [ExitStatus.conflict, 'A compare-and-swap lost against concurrent writers after all retries.'],
+  GATOS_E_REF_CONFLICT: [
+    ExitStatus.conflict,
+    'A compare-and-swap lost against concurrent writers after all retries.',
+  ],
 
   // Journals.
   GATOS_E_NAMESPACE: [ExitStatus.invalid, 'A namespace name is not valid (`[a-z0-9][a-z0-9_-]{0,63}`).'],
   GATOS_E_JOURNAL_NOT_FOUND: [ExitStatus.notFound, 'No journal for that namespace or actor.'],
-  GATOS_E_JOURNAL_BROKEN: [ExitStatus.verify, 'A journal commit is not a valid GATOS event commit or breaks the chain.'],
+  GATOS_E_JOURNAL_BROKEN: [
+    ExitStatus.verify,
+    'A journal commit is not a valid GATOS event commit or breaks the chain.',
+  ],
   GATOS_E_CURSOR: [ExitStatus.invalid, 'A paging cursor is malformed or does not belong to this journal.'],
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -111,7 +141,12 @@ export class GatosError extends Error {
 
   /** A JSON-safe view for `--json` output. */
   toJSON(): { code: ErrorCode; message: string; hint?: string; data: Record<string, unknown> } {
-    return { code: this.code, message: this.message, ...(this.hint ? { hint: this.hint } : {}), data: this.data };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint ? { hint: this.hint } : {}),
+      data: this.data,
+    };
   }
 }
 
