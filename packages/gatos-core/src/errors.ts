@@ -41,44 +41,61 @@ export const ErrorCodes = {
   GATOS_E_ENVELOPE_UNKNOWN_FIELD: [ExitStatus.invalid, 'The envelope has a field the spec does not define.'],
   GATOS_E_ENVELOPE_TYPE: [ExitStatus.invalid, 'The event `type` is not a valid type name.'],
   GATOS_E_ENVELOPE_ULID: [ExitStatus.invalid, 'The `ulid` is not a valid ULID (26 Crockford base32 chars).'],
-  GATOS_E_ENVELOPE_ACTOR: [ExitStatus.invalid, 'The `actor` is not `user|agent|service:<name>`.'],
+  GATOS_E_ENVELOPE_ACTOR: [
+    ExitStatus.invalid,
+    'The `actor` is not `user:<name>`, `agent:<name>` or `service:<name>`.',
+  ],
   GATOS_E_ENVELOPE_TS: [
     ExitStatus.invalid,
-    'The `ts` is not an RFC 3339 UTC timestamp (`YYYY-MM-DDTHH:MM:SS[.fff]Z`).',
+    'The `ts` is not a real RFC 3339 UTC time with milliseconds (`YYYY-MM-DDTHH:MM:SS.sssZ`).',
   ],
   GATOS_E_ENVELOPE_POLICY_ROOT: [ExitStatus.invalid, 'The `policy_root` is not a lowercase hex digest.'],
   GATOS_E_ENVELOPE_CAPS: [ExitStatus.invalid, 'The `caps` field is not a list of unique capability names.'],
   GATOS_E_ENVELOPE_SIG_ALG: [ExitStatus.invalid, 'The `sig_alg` is not a supported algorithm (`ed25519`).'],
   GATOS_E_PAYLOAD_FLOAT: [
     ExitStatus.invalid,
-    'The payload holds a non-integer number; GATOS payloads carry integers only.',
+    'The payload holds a non-integer number or -0; GATOS payloads carry integers only.',
   ],
   GATOS_E_PAYLOAD_NAN: [ExitStatus.invalid, 'The payload holds NaN or an infinity.'],
   GATOS_E_PAYLOAD_UNSAFE_INT: [
     ExitStatus.invalid,
-    'The payload holds an integer outside the 64-bit signed range.',
+    'The payload holds a number beyond ±(2^53−1) or a bigint outside the 64-bit signed range.',
   ],
   GATOS_E_PAYLOAD_UNDEFINED: [ExitStatus.invalid, 'The payload holds `undefined`, a function or a symbol.'],
   GATOS_E_PAYLOAD_CLASS: [
     ExitStatus.invalid,
-    'The payload holds a class instance, Map, Set or Date instead of plain data.',
+    'The payload holds a class instance (Map, Set, Date, CID, typed array) instead of plain data.',
   ],
-  GATOS_E_PAYLOAD_KEY: [ExitStatus.invalid, 'The payload holds a non-string map key.'],
+  GATOS_E_PAYLOAD_KEY: [
+    ExitStatus.invalid,
+    'The payload holds a map key that is a symbol, non-enumerable or not well-formed Unicode.',
+  ],
+  GATOS_E_PAYLOAD_STRING: [
+    ExitStatus.invalid,
+    'The payload holds a string that is not well-formed Unicode (a lone surrogate).',
+  ],
   GATOS_E_PAYLOAD_TOO_LARGE: [
     ExitStatus.limit,
     'The encoded envelope exceeds the payload size limit (default 1 MiB).',
   ],
-  GATOS_E_PAYLOAD_DEPTH: [ExitStatus.limit, 'The payload nests deeper than the limit.'],
+  GATOS_E_PAYLOAD_DEPTH: [ExitStatus.limit, 'The payload nests deeper than the limit (default 64 levels).'],
   GATOS_E_NOT_CANONICAL: [
     ExitStatus.invalid,
     'Stored or received bytes are not the canonical DAG-CBOR encoding.',
   ],
   GATOS_E_DECODE: [ExitStatus.invalid, 'Bytes could not be decoded as DAG-CBOR.'],
+  GATOS_E_CID_INVALID: [
+    ExitStatus.invalid,
+    'A content id is malformed or not an Event-CID (CIDv1, dag-cbor, blake3-256).',
+  ],
 
   // Keys and signatures.
   GATOS_E_KEY_NOT_FOUND: [ExitStatus.notFound, 'No key for that actor or key id.'],
   GATOS_E_KEY_EXISTS: [ExitStatus.conflict, 'A key for that actor already exists.'],
-  GATOS_E_KEY_INVALID: [ExitStatus.invalid, 'A public key is malformed, non-canonical or of small order.'],
+  GATOS_E_KEY_INVALID: [
+    ExitStatus.invalid,
+    'A key has the wrong length, or a public key is non-canonical, of small order or has a torsion part.',
+  ],
   GATOS_E_KEY_PERMISSIONS: [ExitStatus.io, 'A private key file is readable by others; it must be mode 0600.'],
   GATOS_E_SIG_INVALID: [ExitStatus.verify, 'A signature does not verify.'],
   GATOS_E_SIG_MALFORMED: [ExitStatus.verify, 'A signature is malformed or non-canonical.'],
@@ -102,6 +119,24 @@ export const ErrorCodes = {
     'A journal commit is not a valid GATOS event commit or breaks the chain.',
   ],
   GATOS_E_CURSOR: [ExitStatus.invalid, 'A paging cursor is malformed or does not belong to this journal.'],
+
+  // Fold VM (EchoLua).
+  GATOS_E_FOLD_OPTIONS: [ExitStatus.usage, 'EchoLua options are invalid (fuel, memoryBytes).'],
+  GATOS_E_FOLD_LINT: [
+    ExitStatus.invalid,
+    'The fold source does not compile or uses a name EchoLua forbids (pairs, next, os, load, ...).',
+  ],
+  GATOS_E_FOLD_FUEL: [ExitStatus.limit, 'The fold ran out of fuel (its instruction budget per event).'],
+  GATOS_E_FOLD_MEMORY: [ExitStatus.limit, 'The fold VM exceeded its memory limit.'],
+  GATOS_E_FOLD_RUNTIME: [ExitStatus.invalid, 'The fold raised a Lua error.'],
+  GATOS_E_FOLD_STATE: [
+    ExitStatus.invalid,
+    'A fold state or event holds a value EchoLua cannot exchange (float, NaN, unsafe integer, mixed table, cycle).',
+  ],
+  GATOS_E_FOLD_CONTRACT: [
+    ExitStatus.invalid,
+    'The fold source does not define `fold(state, event)` or `fold` returned nil.',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

@@ -193,3 +193,46 @@ export function parseTrailers(message: string): Map<string, string[]> {
   }
   return out;
 }
+
+/** A file to place in a tree built by {@link treeFromFiles}. */
+export interface TreeFile {
+  /** Slash-separated path, e.g. `keys/user/alice/k1.json`. */
+  path: string;
+  /** The blob id of the file's content. */
+  oid: Oid;
+  mode?: '100644' | '100755';
+}
+
+/** Builds nested trees for a set of files; returns the root tree id and every tree object (blobs not included). */
+export function treeFromFiles(files: readonly TreeFile[]): { root: Oid; trees: GitObject[] } {
+  interface Dir {
+    files: TreeEntry[];
+    dirs: Map<string, Dir>;
+  }
+  const top: Dir = { files: [], dirs: new Map() };
+  for (const f of files) {
+    const parts = f.path.split('/');
+    const name = parts.pop();
+    if (!name) throw new GatosError('GATOS_E_INTERNAL', `invalid tree path ${f.path}`);
+    let dir = top;
+    for (const p of parts) {
+      let next = dir.dirs.get(p);
+      if (!next) {
+        next = { files: [], dirs: new Map() };
+        dir.dirs.set(p, next);
+      }
+      dir = next;
+    }
+    dir.files.push({ mode: f.mode ?? '100644', name, oid: f.oid });
+  }
+  const trees: GitObject[] = [];
+  const build = (dir: Dir): Oid => {
+    const entries: TreeEntry[] = [...dir.files];
+    for (const [name, sub] of dir.dirs) entries.push({ mode: '40000', name, oid: build(sub) });
+    const t = treeObject(entries);
+    trees.push(t);
+    return t.oid;
+  };
+  const root = build(top);
+  return { root, trees };
+}

@@ -1,2 +1,3 @@
-/** Placeholder: filled by the foundation work. */
-export {};
+/** git-gatos as a library: run the CLI in-process (used by tests and gatosd). */
+export { run, main, processIo } from './cli.js';
+export type { CliIo, CommandResult, CommandModule, GlobalArgs } from './command.js';

@@ -1,0 +1,69 @@
+/** The list of commands: their names, one-line help, and how to load them lazily. */
+import type { CommandModule } from './command.js';
+
+/** One entry: the words that select it, its usage string, help line, and its module loader. */
+export interface CommandEntry {
+  words: string[];
+  usage: string;
+  describe: string;
+  // biome-ignore lint/suspicious/noExplicitAny: each module narrows its own argument type
+  load: () => Promise<CommandModule<any>>;
+}
+
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: CommandEntry[] = [
+  {
+    words: ['init'],
+    usage: 'init',
+    describe: 'Set up GATOS in this repository (profile default or research)',
+    load: () => import('./commands/init.js'),
+  },
+  {
+    words: ['key', 'new'],
+    usage: 'new',
+    describe: 'Create an ed25519 key for an actor and publish its public key',
+    load: () => import('./commands/key-new.js'),
+  },
+  {
+    words: ['key', 'list'],
+    usage: 'list',
+    describe: 'List local private keys and keys registered in this repository',
+    load: () => import('./commands/key-list.js'),
+  },
+  {
+    words: ['key', 'show'],
+    usage: 'show <key>',
+    describe: 'Show one key by key id or actor',
+    load: () => import('./commands/key-show.js'),
+  },
+  {
+    words: ['event', 'append'],
+    usage: 'append',
+    describe: "Sign an event and append it to the actor's journal in a namespace",
+    load: () => import('./commands/event-append.js'),
+  },
+  {
+    words: ['event', 'cid'],
+    usage: 'cid [file]',
+    describe: 'Print the Event-CID of an unsigned envelope given as JSON (file or - for stdin)',
+    load: () => import('./commands/event-cid.js'),
+  },
+  {
+    words: ['event', 'verify'],
+    usage: 'verify <ns>',
+    describe: 'Check every signature, chain link and commit of the journals of a namespace',
+    load: () => import('./commands/event-verify.js'),
+  },
+  {
+    words: ['log'],
+    usage: 'log <ns>',
+    describe: 'List the events of a namespace, with stable paging cursors',
+    load: () => import('./commands/log.js'),
+  },
+];
+
+/** Help lines of command groups (`git gatos key …`). */
+export const GROUPS: Record<string, string> = {
+  key: 'Manage signing keys (new, list, show)',
+  event: 'Work with signed events (append, cid, verify)',
+};
