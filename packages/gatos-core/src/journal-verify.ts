@@ -32,19 +32,28 @@ export interface JournalReport {
 }
 
 /** Checks one parsed event against its journal, position and the trust registry; returns problems found. */
-export function checkEvent(e: JournalEvent, index: number, expectedParent: Oid | null, trust: TrustSet): JournalProblem[] {
+export function checkEvent(
+  e: JournalEvent,
+  index: number,
+  expectedParent: Oid | null,
+  trust: TrustSet,
+): JournalProblem[] {
   const problems: JournalProblem[] = [];
-  const add = (code: string, message: string) => problems.push({ ref: e.ref, index, commit: e.commit, code, message });
+  const add = (code: string, message: string) =>
+    problems.push({ ref: e.ref, index, commit: e.commit, code, message });
   const journal = parseJournalRef(e.ref);
-  if (e.parent !== expectedParent) add('GATOS_E_JOURNAL_BROKEN', `parent ${e.parent ?? ZERO_OID} breaks the chain`);
+  if (e.parent !== expectedParent)
+    add('GATOS_E_JOURNAL_BROKEN', `parent ${e.parent ?? ZERO_OID} breaks the chain`);
   if (!journal || journal.actor !== e.envelope.actor) {
     add('GATOS_E_JOURNAL_BROKEN', `event actor ${e.envelope.actor} does not own journal ${e.ref}`);
   }
   const cid = eventCid(e.bytes);
-  if (cid.toString() !== e.cid) add('GATOS_E_JOURNAL_BROKEN', `Event-CID trailer ${e.cid} does not match ${cid}`);
+  if (cid.toString() !== e.cid)
+    add('GATOS_E_JOURNAL_BROKEN', `Event-CID trailer ${e.cid} does not match ${cid}`);
   const key = trust.byId.get(e.keyId);
   if (!key) add('GATOS_E_KEY_NOT_FOUND', `key ${e.keyId} is not registered`);
-  else if (key.actor !== e.envelope.actor) add('GATOS_E_SIG_INVALID', `key ${e.keyId} belongs to ${key.actor}`);
+  else if (key.actor !== e.envelope.actor)
+    add('GATOS_E_SIG_INVALID', `key ${e.keyId} belongs to ${key.actor}`);
   else if (!verifyEventSignature(key.publicKey, { ref: e.ref, parent: e.parent ?? ZERO_OID, cid }, e.sig)) {
     add('GATOS_E_SIG_INVALID', 'signature does not verify for this journal and position');
   }
@@ -57,7 +66,10 @@ export function checkEvent(e: JournalEvent, index: number, expectedParent: Oid |
     parent: e.parent,
   }).commit.oid;
   if (rebuilt !== e.commit) {
-    add('GATOS_E_JOURNAL_BROKEN', 'commit differs from the one its event derives (author, dates, message or tree)');
+    add(
+      'GATOS_E_JOURNAL_BROKEN',
+      'commit differs from the one its event derives (author, dates, message or tree)',
+    );
   }
   return problems;
 }
@@ -77,7 +89,13 @@ export async function verifyJournal(
   } catch (e) {
     if (!isGatosError(e)) throw e;
     report.ok = false;
-    report.problems.push({ ref, index: -1, commit: (e.data.commit as string) ?? head, code: e.code, message: e.message });
+    report.problems.push({
+      ref,
+      index: -1,
+      commit: (e.data.commit as string) ?? head,
+      code: e.code,
+      message: e.message,
+    });
     return report;
   }
   let parent: Oid | null = null;

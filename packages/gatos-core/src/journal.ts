@@ -127,9 +127,13 @@ export async function appendEvents(
   const ref = journalRef(opts.ns, signer.actor);
   const prepared = envelopes.map((envelope) => {
     if (envelope.actor !== signer.actor) {
-      throw new GatosError('GATOS_E_ENVELOPE_ACTOR', `event actor ${envelope.actor} is not the signer ${signer.actor}`, {
-        data: { actor: envelope.actor, signer: signer.actor },
-      });
+      throw new GatosError(
+        'GATOS_E_ENVELOPE_ACTOR',
+        `event actor ${envelope.actor} is not the signer ${signer.actor}`,
+        {
+          data: { actor: envelope.actor, signer: signer.actor },
+        },
+      );
     }
     const bytes = encodeEnvelope(envelope, opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
     const cid = eventCid(bytes);
@@ -169,10 +173,14 @@ export async function appendEvents(
     const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.min(attempt, 16));
     await retry.sleep(cap * (0.5 + retry.random() / 2));
   }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `gave up appending to ${ref} after ${retry.attempts} lost races`, {
-    data: { ref },
-    hint: 'Another writer is appending to the same journal very fast; retry.',
-  });
+  throw new GatosError(
+    'GATOS_E_REF_CONFLICT',
+    `gave up appending to ${ref} after ${retry.attempts} lost races`,
+    {
+      data: { ref },
+      hint: 'Another writer is appending to the same journal very fast; retry.',
+    },
+  );
 }
 
 /** Reads journal commits after `after` (exclusive), oldest first, with their envelopes. */
@@ -195,7 +203,9 @@ export async function readJournal(
 }
 
 function broken(commit: Oid, message: string, data: Record<string, unknown> = {}): GatosError {
-  return new GatosError('GATOS_E_JOURNAL_BROKEN', `${commit.slice(0, 12)}: ${message}`, { data: { commit, ...data } });
+  return new GatosError('GATOS_E_JOURNAL_BROKEN', `${commit.slice(0, 12)}: ${message}`, {
+    data: { commit, ...data },
+  });
 }
 
 function eventBlobId(c: ParsedCommit, treeBody: Uint8Array): Oid {
@@ -229,7 +239,10 @@ export function parseEventCommit(ref: string, c: ParsedCommit, blob: Uint8Array)
 }
 
 /** The journal refs of a namespace with their heads. */
-export async function listJournals(refs: RefStore, ns: string): Promise<{ ref: string; actor: string; head: Oid }[]> {
+export async function listJournals(
+  refs: RefStore,
+  ns: string,
+): Promise<{ ref: string; actor: string; head: Oid }[]> {
   const prefix = journalPrefix(ns);
   const out: { ref: string; actor: string; head: Oid }[] = [];
   for (const { ref, oid } of await refs.list(prefix)) {

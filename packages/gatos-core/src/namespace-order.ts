@@ -18,7 +18,10 @@ export function compareEvents(a: JournalEvent, b: JournalEvent): number {
 }
 
 /** Merges per-journal event lists (each oldest first) into namespace order; takes at most `limit` events. */
-export function mergeJournals(lists: readonly (readonly JournalEvent[])[], limit = Number.POSITIVE_INFINITY): JournalEvent[] {
+export function mergeJournals(
+  lists: readonly (readonly JournalEvent[])[],
+  limit = Number.POSITIVE_INFINITY,
+): JournalEvent[] {
   const pos = lists.map(() => 0);
   const out: JournalEvent[] = [];
   while (out.length < limit) {

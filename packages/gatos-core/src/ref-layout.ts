@@ -77,7 +77,8 @@ export function actorFromRefPath(path: string): string {
     throw new GatosError('GATOS_E_REF_NAME', `not an actor ref path: ${path}`);
   }
   const actor = `${kind}:${decodeRefComponent(enc)}`;
-  if (actorRefPath(actor) !== path) throw new GatosError('GATOS_E_REF_NAME', `non-canonical actor ref path: ${path}`);
+  if (actorRefPath(actor) !== path)
+    throw new GatosError('GATOS_E_REF_NAME', `non-canonical actor ref path: ${path}`);
   return actor;
 }
 

@@ -5,7 +5,15 @@
  * repository, not in anyone's local settings.
  */
 import { GatosError } from './errors.js';
-import { type GitIdent, type GitObject, blobObject, commitObject, parseCommit, parseTree, treeObject } from './git-object.js';
+import {
+  type GitIdent,
+  type GitObject,
+  blobObject,
+  commitObject,
+  parseCommit,
+  parseTree,
+  treeObject,
+} from './git-object.js';
 import type { ObjectStore } from './object-store.js';
 import { CONFIG_REF } from './ref-layout.js';
 import type { RefStore } from './ref-store.js';
@@ -57,7 +65,10 @@ export function profileConfig(name: string): RepoConfig {
 }
 
 /** The objects of a config commit on top of `parent`. */
-export function configCommit(config: RepoConfig, parent: string | null): { commit: GitObject; objects: GitObject[] } {
+export function configCommit(
+  config: RepoConfig,
+  parent: string | null,
+): { commit: GitObject; objects: GitObject[] } {
   const blob = blobObject(`${JSON.stringify(config, null, 2)}\n`);
   const tree = treeObject([{ mode: '100644', name: 'profile.json', oid: blob.oid }]);
   const commit = commitObject({

@@ -4,7 +4,14 @@
  * checked (canonical, not small order) before it is accepted, when written and again when read.
  */
 import { GatosError } from './errors.js';
-import { type GitObject, type Oid, blobObject, commitObject, parseCommit, treeFromFiles } from './git-object.js';
+import {
+  type GitObject,
+  type Oid,
+  blobObject,
+  commitObject,
+  parseCommit,
+  treeFromFiles,
+} from './git-object.js';
 import type { ObjectStore } from './object-store.js';
 import { actorRefPath, encodeRefComponent, parseActor, TRUST_KEYS_REF } from './ref-layout.js';
 import type { RefStore } from './ref-store.js';
@@ -39,7 +46,11 @@ export function popInput(actor: string, publicKey: Uint8Array): Uint8Array {
 }
 
 /** Builds a registry entry; `sign` signs with the key's own private half. */
-export function trustedKeyEntry(actor: string, publicKey: Uint8Array, sign: (msg: Uint8Array) => Uint8Array): TrustedKey {
+export function trustedKeyEntry(
+  actor: string,
+  publicKey: Uint8Array,
+  sign: (msg: Uint8Array) => Uint8Array,
+): TrustedKey {
   parseActor(actor);
   validatePublicKey(publicKey);
   return {
@@ -54,13 +65,16 @@ export function trustedKeyEntry(actor: string, publicKey: Uint8Array, sign: (msg
 /** Checks an entry: actor, key validity, key id and proof of possession. Throws `GATOS_E_KEY_INVALID`. */
 export function checkTrustedKey(k: TrustedKey): Uint8Array {
   const bad = (why: string) =>
-    new GatosError('GATOS_E_KEY_INVALID', `registered key ${k.key_id} for ${k.actor}: ${why}`, { data: { key_id: k.key_id } });
+    new GatosError('GATOS_E_KEY_INVALID', `registered key ${k.key_id} for ${k.actor}: ${why}`, {
+      data: { key_id: k.key_id },
+    });
   parseActor(k.actor);
   if (k.alg !== 'ed25519' || !/^[0-9a-f]{64}$/.test(k.public_key)) throw bad('malformed');
   const pk = Uint8Array.from(Buffer.from(k.public_key, 'hex'));
   validatePublicKey(pk);
   if (keyId(pk) !== k.key_id) throw bad('key id does not match the public key');
-  if (!verifySignature(pk, popInput(k.actor, pk), parseSignature(k.pop))) throw bad('proof of possession fails');
+  if (!verifySignature(pk, popInput(k.actor, pk), parseSignature(k.pop)))
+    throw bad('proof of possession fails');
   return pk;
 }
 
@@ -89,7 +103,10 @@ export async function readTrust(objects: ObjectStore, refs: RefStore): Promise<T
 }
 
 /** The commit that adds `key` to the registry at `set.head` (idempotent callers check `byId` first). */
-export function registerKeyCommit(set: TrustSet, key: TrustedKey): { commit: GitObject; objects: GitObject[] } {
+export function registerKeyCommit(
+  set: TrustSet,
+  key: TrustedKey,
+): { commit: GitObject; objects: GitObject[] } {
   checkTrustedKey(key);
   const all = [...set.keys.filter((k) => k.key_id !== key.key_id), key];
   const blobs = all.map((k) => ({ k, blob: blobObject(`${JSON.stringify(k, null, 2)}\n`) }));
@@ -111,7 +128,11 @@ export async function registerKey(objects: ObjectStore, refs: RefStore, key: Tru
     if (set.byId.has(key.key_id)) return set;
     const { commit, objects: objs } = registerKeyCommit(set, key);
     await objects.put(objs);
-    if (await refs.cas({ ref: TRUST_KEYS_REF, expect: set.head, next: commit.oid })) return readTrust(objects, refs);
+    if (await refs.cas({ ref: TRUST_KEYS_REF, expect: set.head, next: commit.oid }))
+      return readTrust(objects, refs);
   }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `could not register ${key.key_id}: ${TRUST_KEYS_REF} keeps moving`);
+  throw new GatosError(
+    'GATOS_E_REF_CONFLICT',
+    `could not register ${key.key_id}: ${TRUST_KEYS_REF} keeps moving`,
+  );
 }

@@ -8,7 +8,7 @@ const root = join(import.meta.dirname, '../../..');
 function docRows(): Map<string, { exit: number; meaning: string }> {
   const md = readFileSync(join(root, 'docs/errors.md'), 'utf8');
   const rows = new Map<string, { exit: number; meaning: string }>();
-  for (const m of md.matchAll(/^\| `(GATOS_E_[A-Z0-9_]+)` \| (\d+) \| (.*) \|$/gm)) {
+  for (const m of md.matchAll(/^\|\s*`(GATOS_E_[A-Z0-9_]+)`\s*\|\s*(\d+)\s*\|\s*(.*?)\s*\|$/gm)) {
     expect(rows.has(m[1]!), `duplicate row ${m[1]}`).toBe(false);
     rows.set(m[1]!, { exit: Number(m[2]), meaning: m[3]! });
   }

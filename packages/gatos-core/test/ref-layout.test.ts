@@ -27,11 +27,21 @@ describe('refs layout', () => {
   });
 
   it('rejects bad namespaces and actors with their codes', () => {
-    expect(() => journalRef('a/b', 'user:alice')).toThrow(expect.objectContaining({ code: 'GATOS_E_NAMESPACE' }));
-    expect(() => journalRef('A', 'user:alice')).toThrow(expect.objectContaining({ code: 'GATOS_E_NAMESPACE' }));
-    expect(() => journalRef('demo', 'robot:x')).toThrow(expect.objectContaining({ code: 'GATOS_E_ENVELOPE_ACTOR' }));
-    expect(() => journalRef('demo', 'user:')).toThrow(expect.objectContaining({ code: 'GATOS_E_ENVELOPE_ACTOR' }));
-    expect(() => journalRef('demo', 'user:a:b')).toThrow(expect.objectContaining({ code: 'GATOS_E_ENVELOPE_ACTOR' }));
+    expect(() => journalRef('a/b', 'user:alice')).toThrow(
+      expect.objectContaining({ code: 'GATOS_E_NAMESPACE' }),
+    );
+    expect(() => journalRef('A', 'user:alice')).toThrow(
+      expect.objectContaining({ code: 'GATOS_E_NAMESPACE' }),
+    );
+    expect(() => journalRef('demo', 'robot:x')).toThrow(
+      expect.objectContaining({ code: 'GATOS_E_ENVELOPE_ACTOR' }),
+    );
+    expect(() => journalRef('demo', 'user:')).toThrow(
+      expect.objectContaining({ code: 'GATOS_E_ENVELOPE_ACTOR' }),
+    );
+    expect(() => journalRef('demo', 'user:a:b')).toThrow(
+      expect.objectContaining({ code: 'GATOS_E_ENVELOPE_ACTOR' }),
+    );
   });
 
   it('refuses non-canonical encodings when parsing', () => {

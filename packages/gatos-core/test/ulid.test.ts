@@ -11,7 +11,10 @@ describe('ulid', () => {
   });
 
   it('is monotonic within a millisecond and valid for envelopes', () => {
-    const next = createUlidFactory(() => 1700000000000, () => new Uint8Array(10).fill(7));
+    const next = createUlidFactory(
+      () => 1700000000000,
+      () => new Uint8Array(10).fill(7),
+    );
     const ids = Array.from({ length: 100 }, next);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(100);

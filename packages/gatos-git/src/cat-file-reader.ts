@@ -89,6 +89,8 @@ export class CatFileReader {
     if (!c) return;
     const exited = new Promise<void>((r) => c.once('close', () => r()));
     this.#detach(c, new GatosError('GATOS_E_INTERNAL', 'object store closed during a read'));
+    // Keep the event loop alive until the child is gone; an unref'd child would let the process exit mid-close.
+    setRef(c, true);
     c.stdin.end();
     await exited;
   }

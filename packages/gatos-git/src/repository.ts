@@ -1,7 +1,7 @@
 /**
  * Locating a repository: its git dir, common dir and object directory, from one `git rev-parse`.
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GatosError, isGatosError } from '@gatos/core';
 import { type GitEnv, runGit } from './run-git.js';
@@ -36,6 +36,10 @@ export interface OpenRepositoryOptions {
 export async function openRepository(opts: OpenRepositoryOptions = {}): Promise<Repository> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? {};
+  // A missing directory would surface as spawn ENOENT, indistinguishable from "git is not installed".
+  if (!existsSync(cwd)) {
+    throw new GatosError('GATOS_E_NOT_A_REPO', `no such directory: ${cwd}`, { data: { cwd } });
+  }
   let out: string;
   try {
     // `--show-toplevel` fails outside a work tree, so the work tree is derived from `--show-cdup` instead,

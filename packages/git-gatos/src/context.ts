@@ -1,5 +1,5 @@
 /** Opens the repository a command runs in: the git store behind the pure core. */
-import { type ObjectStore, type RefStore } from '@gatos/core';
+import type { ObjectStore, RefStore } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository, type Repository } from '@gatos/git';
 import type { CliIo } from './command.js';
 

@@ -16,7 +16,8 @@ export async function readTextInput(io: CliIo, path: string): Promise<string> {
 
 /** Parses `--payload`-style input: JSON text, `@file` or `-`. Throws `GATOS_E_INPUT_JSON`. */
 export async function readJsonArg(io: CliIo, arg: string): Promise<unknown> {
-  const text = arg === '-' || arg.startsWith('@') ? await readTextInput(io, arg === '-' ? '-' : arg.slice(1)) : arg;
+  const text =
+    arg === '-' || arg.startsWith('@') ? await readTextInput(io, arg === '-' ? '-' : arg.slice(1)) : arg;
   return parseJson(text, arg.startsWith('@') ? arg.slice(1) : 'argument');
 }
 
@@ -25,7 +26,9 @@ export function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new GatosError('GATOS_E_INPUT_JSON', `${what} is not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new GatosError('GATOS_E_INPUT_JSON', `${what} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }
 
@@ -34,6 +37,7 @@ export function toJsonValue(v: unknown): unknown {
   if (v instanceof Uint8Array) return { '/': { bytes: Buffer.from(v).toString('base64') } };
   if (typeof v === 'bigint') return v.toString();
   if (Array.isArray(v)) return v.map(toJsonValue);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x)]));
   return v;
 }

@@ -29,7 +29,11 @@ function fileFor(dir: string, id: string): string {
 }
 
 /** Creates and stores a new key for `actor` from a 32-byte random seed; the file is written 0600, atomically. */
-export async function createKeyFile(env: NodeJS.ProcessEnv, actor: string, seed: Uint8Array): Promise<KeyFile> {
+export async function createKeyFile(
+  env: NodeJS.ProcessEnv,
+  actor: string,
+  seed: Uint8Array,
+): Promise<KeyFile> {
   parseActor(actor);
   const { publicKey } = keyPairFromSeed(seed);
   const key: KeyFile = {
@@ -78,7 +82,9 @@ export async function listKeyFiles(env: NodeJS.ProcessEnv): Promise<KeyFile[]> {
   }
   const keys: KeyFile[] = [];
   for (const n of names.filter((n) => n.endsWith('.json')).sort()) keys.push(await readKeyFile(join(dir, n)));
-  return keys.sort((a, b) => (a.actor === b.actor ? (a.key_id < b.key_id ? -1 : 1) : a.actor < b.actor ? -1 : 1));
+  return keys.sort((a, b) =>
+    a.actor === b.actor ? (a.key_id < b.key_id ? -1 : 1) : a.actor < b.actor ? -1 : 1,
+  );
 }
 
 /** Removes a private key file (used when publishing its public half failed). */

@@ -63,7 +63,19 @@ describe('git gatos: events, log and verify', () => {
     const { repo, env } = setup('user:alice');
     const ts = '2026-11-23T10:00:00.000Z';
     const r = expectOk(
-      gatos(repo, env, ['event', 'append', '--ns', 'demo', '--type', 'note.created', '--payload', '{"text":"hi"}', '--ts', ts, '--json']),
+      gatos(repo, env, [
+        'event',
+        'append',
+        '--ns',
+        'demo',
+        '--type',
+        'note.created',
+        '--payload',
+        '{"text":"hi"}',
+        '--ts',
+        ts,
+        '--json',
+      ]),
     ).json;
     expect(r.ref).toBe('refs/gatos/journal/demo/user/alice');
     const commit = r.appended[0].commit;
@@ -87,9 +99,9 @@ describe('git gatos: events, log and verify', () => {
     };
     const cid = expectOk(gatos(repo, env, ['event', 'cid', '-', '--json'], JSON.stringify(envelope))).json;
     expect(cid.cid).toBe(r.appended[0].cid);
-    expect(execFileSync('git', ['cat-file', 'blob', `${commit}:event.cbor`], { cwd: repo }).toString('hex')).toBe(
-      cid.canonical_hex,
-    );
+    expect(
+      execFileSync('git', ['cat-file', 'blob', `${commit}:event.cbor`], { cwd: repo }).toString('hex'),
+    ).toBe(cid.canonical_hex);
     expect(git(repo, 'fsck', '--strict', '--no-dangling')).toBe('');
   });
 
@@ -98,7 +110,11 @@ describe('git gatos: events, log and verify', () => {
     expectOk(gatos(repo, env, ['key', 'new', '--actor', 'user:bob']));
     const lines = (actor: string, n: number, offset: number) =>
       Array.from({ length: n }, (_, i) =>
-        JSON.stringify({ type: 'tick', payload: { actor, i }, ts: `2026-01-01T00:00:${String(offset + 2 * i).padStart(2, '0')}.000Z` }),
+        JSON.stringify({
+          type: 'tick',
+          payload: { actor, i },
+          ts: `2026-01-01T00:00:${String(offset + 2 * i).padStart(2, '0')}.000Z`,
+        }),
       ).join('\n');
     const fa = join(tmp(), 'a.jsonl');
     const fb = join(tmp(), 'b.jsonl');
@@ -113,11 +129,26 @@ describe('git gatos: events, log and verify', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const r = expectOk(gatos(repo, env, ['log', 'demo', '--limit', '4', '--json', ...(cursor ? ['--after', cursor] : [])])).json;
+      const r = expectOk(
+        gatos(repo, env, ['log', 'demo', '--limit', '4', '--json', ...(cursor ? ['--after', cursor] : [])]),
+      ).json;
       seen.push(...r.events.map((e: any) => e.ulid));
       cursor = r.next;
       if (page === 1) {
-        expectOk(gatos(repo, env, ['event', 'append', '--ns', 'demo', '--actor', 'user:bob', '--type', 'late', '--ts', '2025-01-01T00:00:00.000Z']));
+        expectOk(
+          gatos(repo, env, [
+            'event',
+            'append',
+            '--ns',
+            'demo',
+            '--actor',
+            'user:bob',
+            '--type',
+            'late',
+            '--ts',
+            '2025-01-01T00:00:00.000Z',
+          ]),
+        );
       }
       if (!r.has_more) break;
     }
@@ -131,7 +162,9 @@ describe('git gatos: events, log and verify', () => {
   it('verify passes a good journal and names the commit of a forged one', () => {
     const { repo, env } = setup('user:alice');
     for (let i = 0; i < 3; i++) {
-      expectOk(gatos(repo, env, ['event', 'append', '--ns', 'demo', '--type', 'n', '--payload', `{"i":${i}}`]));
+      expectOk(
+        gatos(repo, env, ['event', 'append', '--ns', 'demo', '--type', 'n', '--payload', `{"i":${i}}`]),
+      );
     }
     const ok = expectOk(gatos(repo, env, ['event', 'verify', 'demo', '--json'])).json;
     expect(ok).toMatchObject({ ok: true, events: 3 });
@@ -139,7 +172,15 @@ describe('git gatos: events, log and verify', () => {
     const ref = 'refs/gatos/journal/demo/user/alice';
     const head = git(repo, 'rev-parse', ref);
     const parent = git(repo, 'rev-parse', `${ref}~1`);
-    const forged = git(repo, 'commit-tree', `${head}^{tree}`, '-p', parent, '-m', git(repo, 'log', '-1', '--format=%B', parent));
+    const forged = git(
+      repo,
+      'commit-tree',
+      `${head}^{tree}`,
+      '-p',
+      parent,
+      '-m',
+      git(repo, 'log', '-1', '--format=%B', parent),
+    );
     git(repo, 'update-ref', ref, forged);
     const bad = gatos(repo, env, ['event', 'verify', 'demo', '--json']);
     expect(bad.status).toBe(6);
@@ -151,7 +192,17 @@ describe('git gatos: events, log and verify', () => {
 
   it('an explicit --ulid is an idempotency key', () => {
     const { repo, env } = setup('user:alice');
-    const args = ['event', 'append', '--ns', 'demo', '--type', 'pay', '--ulid', '01JD0000000000000000000000', '--json'];
+    const args = [
+      'event',
+      'append',
+      '--ns',
+      'demo',
+      '--type',
+      'pay',
+      '--ulid',
+      '01JD0000000000000000000000',
+      '--json',
+    ];
     expect(expectOk(gatos(repo, env, args)).json.appended).toHaveLength(1);
     const again = expectOk(gatos(repo, env, args)).json;
     expect(again.appended).toHaveLength(0);
@@ -161,7 +212,9 @@ describe('git gatos: events, log and verify', () => {
 
   it('event cid matches the conformance vectors', () => {
     const { repo, env } = repoWithHome();
-    const vectors = JSON.parse(readFileSync(join(import.meta.dirname, '../../../conformance/envelope/valid.json'), 'utf8'));
+    const vectors = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../../conformance/envelope/valid.json'), 'utf8'),
+    );
     const list = Array.isArray(vectors) ? vectors : vectors.vectors;
     for (const v of list.slice(0, 3)) {
       const r = expectOk(gatos(repo, env, ['event', 'cid', '-', '--json'], JSON.stringify(v.envelope))).json;
@@ -175,7 +228,12 @@ describe('git gatos: bad input gets its code and changes nothing', () => {
   const cases: [string, string[], string, number][] = [
     ['bad JSON payload', ['--type', 'a', '--payload', '{nope'], 'GATOS_E_INPUT_JSON', 3],
     ['float in payload', ['--type', 'a', '--payload', '{"x":1.5}'], 'GATOS_E_PAYLOAD_FLOAT', 3],
-    ['unsafe integer', ['--type', 'a', '--payload', '{"x":9007199254740993}'], 'GATOS_E_PAYLOAD_UNSAFE_INT', 3],
+    [
+      'unsafe integer',
+      ['--type', 'a', '--payload', '{"x":9007199254740993}'],
+      'GATOS_E_PAYLOAD_UNSAFE_INT',
+      3,
+    ],
     ['bad type', ['--type', 'Bad Type'], 'GATOS_E_ENVELOPE_TYPE', 3],
     ['bad ulid', ['--type', 'a', '--ulid', 'not-a-ulid'], 'GATOS_E_ENVELOPE_ULID', 3],
     ['bad timestamp', ['--type', 'a', '--ts', '2026-02-30T00:00:00.000Z'], 'GATOS_E_ENVELOPE_TS', 3],
@@ -183,7 +241,7 @@ describe('git gatos: bad input gets its code and changes nothing', () => {
     ['bad policy root', ['--type', 'a', '--policy-root', 'xyz'], 'GATOS_E_ENVELOPE_POLICY_ROOT', 3],
     ['bad namespace', ['--type', 'a', '--ns', 'Bad/NS'], 'GATOS_E_NAMESPACE', 3],
     ['unknown actor', ['--type', 'a', '--actor', 'user:mallory'], 'GATOS_E_KEY_NOT_FOUND', 4],
-    ['malformed actor', ['--type', 'a', '--actor', 'robot:x'], 'GATOS_E_KEY_NOT_FOUND', 4],
+    ['malformed actor', ['--type', 'a', '--actor', 'robot:x'], 'GATOS_E_ENVELOPE_ACTOR', 3],
     ['missing file', ['--type', 'a', '--payload', '@/nonexistent/x.json'], 'GATOS_E_INPUT_FILE', 8],
     ['unknown option', ['--type', 'a', '--frobnicate'], 'GATOS_E_USAGE', 2],
   ];
@@ -205,7 +263,17 @@ describe('git gatos: bad input gets its code and changes nothing', () => {
     const before = snapshot(repo);
     const big = join(tmp(), 'big.json');
     writeFileSync(big, JSON.stringify({ blob: 'x'.repeat(1_100_000) }));
-    const r = gatos(repo, env, ['event', 'append', '--ns', 'demo', '--type', 'a', '--payload', `@${big}`, '--json']);
+    const r = gatos(repo, env, [
+      'event',
+      'append',
+      '--ns',
+      'demo',
+      '--type',
+      'a',
+      '--payload',
+      `@${big}`,
+      '--json',
+    ]);
     expect(r.json.error.code).toBe('GATOS_E_PAYLOAD_TOO_LARGE');
     expect(r.status).toBe(9);
     expect(snapshot(repo)).toEqual(before);

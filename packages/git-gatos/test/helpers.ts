@@ -64,7 +64,10 @@ export function gatos(cwd: string, env: NodeJS.ProcessEnv, args: string[], input
 /** Like {@link gatos} but async, for concurrency tests. */
 export function gatosAsync(cwd: string, env: NodeJS.ProcessEnv, args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn('git', ['gatos', ...args], { cwd, env: { ...env, PATH: `${BIN_DIR}:${env.PATH ?? ''}` } });
+    const child = spawn('git', ['gatos', ...args], {
+      cwd,
+      env: { ...env, PATH: `${BIN_DIR}:${env.PATH ?? ''}` },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -49,18 +49,22 @@ describe('journals under concurrency (slow)', () => {
     const log = expectOk(gatos(repo, env, ['log', 'demo', '--limit', '0', '--json'])).json.events;
     const tags = log.map((e: { payload: { tag: string; i: number } }) => `${e.payload.tag}/${e.payload.i}`);
     expect(new Set(tags).size).toBe(1600);
-    expect(expectOk(gatos(repo, env, ['event', 'verify', 'demo', '--json'])).json).toMatchObject({ ok: true, events: 1600 });
+    expect(expectOk(gatos(repo, env, ['event', 'verify', 'demo', '--json'])).json).toMatchObject({
+      ok: true,
+      events: 1600,
+    });
     expect(git(repo, 'fsck', '--strict', '--no-dangling')).toBe('');
   }, 240_000);
 
   it('kill -9 at random moments, 50 times: the ref always names a valid chain holding every reported append', async () => {
     const { repo, env } = setup('user:alice');
+    expectOk(gatos(repo, env, ['event', 'append', '--ns', 'demo', '--type', 'seed']));
     const reported: string[] = [];
     let killedMidway = 0;
     for (let trial = 0; trial < 50; trial++) {
       const w = worker(repo, env, 1_000_000, `t${trial}`);
       // Let it start and append for a random while, then SIGKILL it.
-      await new Promise((r) => setTimeout(r, 120 + Math.floor(Math.random() * 200)));
+      await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 250)));
       w.child.kill('SIGKILL');
       const r = await w.done;
       expect(r.signal ?? r.code, w.err()).toBe('SIGKILL');

@@ -59,7 +59,15 @@ async function drafts(argv: AppendArgs, io: CliIo): Promise<Draft[]> {
       });
   }
   if (argv.type === undefined) throw new GatosError('GATOS_E_USAGE', 'missing --type (or --batch)');
-  return [{ type: argv.type, payload: await readJsonArg(io, argv.payload), caps: argv.caps, ulid: argv.ulid, ts: argv.ts }];
+  return [
+    {
+      type: argv.type,
+      payload: await readJsonArg(io, argv.payload),
+      caps: argv.caps,
+      ulid: argv.ulid,
+      ts: argv.ts,
+    },
+  ];
 }
 
 const mod: CommandModule<AppendArgs> = {
@@ -67,15 +75,38 @@ const mod: CommandModule<AppendArgs> = {
     y
       .option('ns', { type: 'string', demandOption: true, describe: 'Namespace, e.g. `demo`' })
       .option('type', { type: 'string', describe: 'Event type, dotted lowercase, e.g. `note.created`' })
-      .option('payload', { type: 'string', default: '{}', describe: 'JSON payload, `@file` or `-` for stdin' })
-      .option('actor', { type: 'string', describe: 'Who signs (default: $GATOS_ACTOR or your only key here)' })
+      .option('payload', {
+        type: 'string',
+        default: '{}',
+        describe: 'JSON payload, `@file` or `-` for stdin',
+      })
+      .option('actor', {
+        type: 'string',
+        describe: 'Who signs (default: $GATOS_ACTOR or your only key here)',
+      })
       .option('caps', { type: 'string', array: true, describe: 'Capabilities the event claims' })
-      .option('ulid', { type: 'string', describe: 'Idempotency key; an event with this ULID already there is not appended again' })
+      .option('ulid', {
+        type: 'string',
+        describe: 'Idempotency key; an event with this ULID already there is not appended again',
+      })
       .option('ts', { type: 'string', describe: 'Timestamp `YYYY-MM-DDTHH:MM:SS.sssZ` (default: now)' })
-      .option('batch', { type: 'string', describe: 'JSON Lines file (or -): one {"type","payload",…} per line, appended in one step' })
-      .option('policy-root', { type: 'string', default: NO_POLICY_ROOT, describe: 'Policy root the event is written under' })
-      .example("git gatos event append --ns demo --type note.created --payload '{\"text\":\"hi\"}'", 'Append one event')
-      .example('git gatos event append --ns demo --batch events.jsonl', 'Append many events in one atomic step'),
+      .option('batch', {
+        type: 'string',
+        describe: 'JSON Lines file (or -): one {"type","payload",…} per line, appended in one step',
+      })
+      .option('policy-root', {
+        type: 'string',
+        default: NO_POLICY_ROOT,
+        describe: 'Policy root the event is written under',
+      })
+      .example(
+        'git gatos event append --ns demo --type note.created --payload \'{"text":"hi"}\'',
+        'Append one event',
+      )
+      .example(
+        'git gatos event append --ns demo --batch events.jsonl',
+        'Append many events in one atomic step',
+      ),
   handler: async (argv, io) =>
     withContext(io, async ({ objects, refs }) => {
       const config = await requireRepoConfig(objects, refs);

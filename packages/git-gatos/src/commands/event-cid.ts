@@ -18,7 +18,10 @@ const mod: CommandModule<CidArgs> = {
     const envelope = envelopeFromJson(await readTextInput(io, argv.file));
     const bytes = encodeEnvelope(envelope);
     const cid = eventCid(bytes).toString();
-    return { json: { cid, canonical_hex: Buffer.from(bytes).toString('hex'), bytes: bytes.length }, human: cid };
+    return {
+      json: { cid, canonical_hex: Buffer.from(bytes).toString('hex'), bytes: bytes.length },
+      human: cid,
+    };
   },
 };
 export const { builder, handler } = mod;

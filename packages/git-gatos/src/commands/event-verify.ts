@@ -14,11 +14,16 @@ const mod: CommandModule<VerifyArgs> = {
     y
       .positional('ns', { type: 'string', demandOption: true, describe: 'Namespace' })
       .option('actor', { type: 'string', describe: "Only this actor's journal" })
-      .example('git gatos event verify demo', 'Verify every journal of namespace demo') as unknown as Argv<VerifyArgs>,
+      .example(
+        'git gatos event verify demo',
+        'Verify every journal of namespace demo',
+      ) as unknown as Argv<VerifyArgs>,
   handler: async (argv, io) =>
     withContext(io, async ({ objects, refs }) => {
       const trust = await readTrust(objects, refs);
-      const journals = (await listJournals(refs, argv.ns)).filter((j) => !argv.actor || j.actor === argv.actor);
+      const journals = (await listJournals(refs, argv.ns)).filter(
+        (j) => !argv.actor || j.actor === argv.actor,
+      );
       if (journals.length === 0) {
         throw new GatosError('GATOS_E_JOURNAL_NOT_FOUND', `no journals in namespace ${argv.ns}`, {
           data: { ns: argv.ns, actor: argv.actor },
@@ -31,7 +36,8 @@ const mod: CommandModule<VerifyArgs> = {
       const human: string[] = [];
       for (const r of reports) {
         human.push(`${r.ok ? 'ok  ' : 'FAIL'} ${r.ref}: ${r.events} events`);
-        for (const p of r.problems) human.push(`     #${p.index} ${p.commit.slice(0, 12)} ${p.code}: ${p.message}`);
+        for (const p of r.problems)
+          human.push(`     #${p.index} ${p.commit.slice(0, 12)} ${p.code}: ${p.message}`);
       }
       human.push(ok ? `verified ${events} events in ${reports.length} journals` : 'verification FAILED');
       return {

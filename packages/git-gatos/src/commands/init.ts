@@ -28,7 +28,10 @@ const mod: CommandModule<InitArgs> = {
           throw new GatosError(
             'GATOS_E_ALREADY_INITIALIZED',
             `already initialized with profile ${existing.profile}`,
-            { data: { profile: existing.profile }, hint: 'Profiles are shared law; change them through governance.' },
+            {
+              data: { profile: existing.profile },
+              hint: 'Profiles are shared law; change them through governance.',
+            },
           );
         }
         return {
@@ -42,7 +45,10 @@ const mod: CommandModule<InitArgs> = {
         // Someone initialized concurrently; report what is there now.
         const now = await readRepoConfig(objects, refs);
         if (now?.profile !== config.profile) {
-          throw new GatosError('GATOS_E_ALREADY_INITIALIZED', `initialized concurrently with profile ${now?.profile}`);
+          throw new GatosError(
+            'GATOS_E_ALREADY_INITIALIZED',
+            `initialized concurrently with profile ${now?.profile}`,
+          );
         }
       }
       return {

@@ -21,9 +21,11 @@ const mod: CommandModule = {
       public_key: k.public_key,
       ...(trust ? { registered: trust.byId.has(k.key_id) } : {}),
     }));
-    const registered = trust?.keys.map((k) => ({ actor: k.actor, key_id: k.key_id, public_key: k.public_key })) ?? null;
+    const registered =
+      trust?.keys.map((k) => ({ actor: k.actor, key_id: k.key_id, public_key: k.public_key })) ?? null;
     const human = [`local keys (${local.length}):`];
-    for (const k of localView) human.push(`  ${k.key_id} ${k.actor}${k.registered === false ? ' (not registered here)' : ''}`);
+    for (const k of localView)
+      human.push(`  ${k.key_id} ${k.actor}${k.registered === false ? ' (not registered here)' : ''}`);
     if (registered) {
       human.push(`registered in this repository (${registered.length}):`);
       for (const k of registered) human.push(`  ${k.key_id} ${k.actor}`);

@@ -17,7 +17,11 @@ interface KeyNewArgs {
 const mod: CommandModule<KeyNewArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .option('actor', { type: 'string', demandOption: true, describe: 'user:<name>, agent:<name> or service:<name>' })
+      .option('actor', {
+        type: 'string',
+        demandOption: true,
+        describe: 'user:<name>, agent:<name> or service:<name>',
+      })
       .option('publish', {
         type: 'boolean',
         default: true,
@@ -30,7 +34,10 @@ const mod: CommandModule<KeyNewArgs> = {
     const created = !existing;
     const pub = { actor: key.actor, key_id: key.key_id, public_key: key.public_key, file: keysDir(io.env) };
     if (!argv.publish) {
-      return { json: { ok: true, created, published: false, ...pub }, human: `${key.key_id} ${key.actor} (local only)` };
+      return {
+        json: { ok: true, created, published: false, ...pub },
+        human: `${key.key_id} ${key.actor} (local only)`,
+      };
     }
     return withContext(io, async ({ objects, refs }) => {
       const seed = Uint8Array.from(Buffer.from(key.seed, 'hex'));

@@ -22,13 +22,28 @@ const mod: CommandModule<ShowArgs> = {
       if (!isGatosError(e, 'GATOS_E_NOT_A_REPO')) throw e;
     }
     const match = (k: { actor: string; key_id: string }) => k.key_id === argv.key || k.actor === argv.key;
-    const byId = new Map<string, { actor: string; key_id: string; public_key: string; local: boolean; registered: boolean }>();
+    const byId = new Map<
+      string,
+      { actor: string; key_id: string; public_key: string; local: boolean; registered: boolean }
+    >();
     for (const k of (await listKeyFiles(io.env)).filter(match)) {
-      byId.set(k.key_id, { actor: k.actor, key_id: k.key_id, public_key: k.public_key, local: true, registered: false });
+      byId.set(k.key_id, {
+        actor: k.actor,
+        key_id: k.key_id,
+        public_key: k.public_key,
+        local: true,
+        registered: false,
+      });
     }
     for (const k of (trust?.keys ?? []).filter(match)) {
       const prev = byId.get(k.key_id);
-      byId.set(k.key_id, { actor: k.actor, key_id: k.key_id, public_key: k.public_key, local: prev?.local ?? false, registered: true });
+      byId.set(k.key_id, {
+        actor: k.actor,
+        key_id: k.key_id,
+        public_key: k.public_key,
+        local: prev?.local ?? false,
+        registered: true,
+      });
     }
     const keys = [...byId.values()].sort((a, b) => (a.key_id < b.key_id ? -1 : 1));
     if (keys.length === 0) {

@@ -39,16 +39,24 @@ const mod: CommandModule<LogArgs> = {
       .positional('ns', { type: 'string', demandOption: true, describe: 'Namespace' })
       .option('actor', { type: 'string', describe: "Only this actor's events" })
       .option('limit', { type: 'number', default: 50, describe: 'Events per page (0: all)' })
-      .option('after', { type: 'string', describe: 'Continue after this cursor (printed by the previous page)' })
+      .option('after', {
+        type: 'string',
+        describe: 'Continue after this cursor (printed by the previous page)',
+      })
       .example('git gatos log demo --limit 10', 'First page')
-      .example('git gatos log demo --limit 10 --after c1.…', 'Next page: never skips or repeats') as unknown as Argv<LogArgs>,
+      .example(
+        'git gatos log demo --limit 10 --after c1.…',
+        'Next page: never skips or repeats',
+      ) as unknown as Argv<LogArgs>,
   handler: async (argv, io) =>
     withContext(io, async ({ objects, refs }) => {
       if (!Number.isSafeInteger(argv.limit) || argv.limit < 0) {
         throw new GatosError('GATOS_E_USAGE', '--limit must be a whole number ≥ 0');
       }
       const positions = argv.after ? decodeCursor(argv.after) : new Map<string, string>();
-      const journals = (await listJournals(refs, argv.ns)).filter((j) => !argv.actor || j.actor === argv.actor);
+      const journals = (await listJournals(refs, argv.ns)).filter(
+        (j) => !argv.actor || j.actor === argv.actor,
+      );
       for (const actor of positions.keys()) {
         if (!journals.some((j) => j.actor === actor)) {
           throw new GatosError('GATOS_E_CURSOR', `cursor names ${actor}, which has no journal here`, {
@@ -67,7 +75,8 @@ const mod: CommandModule<LogArgs> = {
       const next = encodeCursor(positions);
       const hasMore = page.length < total;
       const human = page.map(
-        (e) => `${e.envelope.ts} ${e.envelope.actor} ${e.envelope.type} ${JSON.stringify(toJsonValue(e.envelope.payload))}`,
+        (e) =>
+          `${e.envelope.ts} ${e.envelope.actor} ${e.envelope.type} ${JSON.stringify(toJsonValue(e.envelope.payload))}`,
       );
       if (hasMore) human.push(`-- more: --after ${next}`);
       return { json: { ok: true, ns: argv.ns, events: page.map(view), next, has_more: hasMore }, human };

@@ -1,0 +1,203 @@
+// GATOS benchmarks: each figure next to the physical limit measured in the same run, and their ratio.
+// usage: pnpm bench [-- --events 100000 --quick]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  NO_POLICY_ROOT,
+  appendEvents,
+  createEnvelope,
+  createUlidFactory,
+  keyPairFromSeed,
+  readJournal,
+  registerKey,
+  sign,
+  signEvent,
+  trustedKeyEntry,
+  readTrust,
+  verifyJournal,
+} from '@gatos/core';
+import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const N_READ = Number(args[args.indexOf('--events') + 1] || 0) || (quick ? 10_000 : 100_000);
+const results = {};
+const dirs = [];
+
+function tmp() {
+  const d = mkdtempSync(join(tmpdir(), 'gatos-bench-'));
+  dirs.push(d);
+  return d;
+}
+function newRepo() {
+  const d = tmp();
+  execFileSync('git', ['init', '-q', d]);
+  return d;
+}
+function report(name, value, unit, limitName, limit) {
+  const ratio = limit ? value / limit : undefined;
+  results[name] = {
+    value: Math.round(value),
+    unit,
+    ...(limit ? { limit: limitName, limit_value: Math.round(limit), ratio: +ratio.toFixed(3) } : {}),
+  };
+  const r = limit
+    ? `  (${(ratio * 100).toFixed(1)}% of ${limitName} ${Math.round(limit).toLocaleString('en-US')}/s)`
+    : '';
+  console.log(`${name.padEnd(44)} ${Math.round(value).toLocaleString('en-US').padStart(10)} ${unit}${r}`);
+}
+function time(fn) {
+  const t = process.hrtime.bigint();
+  const v = fn();
+  return [Number(process.hrtime.bigint() - t) / 1e9, v];
+}
+async function timeAsync(fn) {
+  const t = process.hrtime.bigint();
+  const v = await fn();
+  return [Number(process.hrtime.bigint() - t) / 1e9, v];
+}
+
+// ---- limits ---------------------------------------------------------------------------------------------------
+function fastImportRate(n) {
+  const repo = newRepo();
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const body = `event ${i} ${'x'.repeat(200)}\n`;
+    const msg = `tick ${i}\n`;
+    s += `blob\nmark :${2 * i + 1}\ndata ${Buffer.byteLength(body)}\n${body}`;
+    s += `commit refs/heads/bench\nmark :${2 * i + 2}\nauthor a <a> ${1700000000 + i} +0000\ncommitter a <a> ${1700000000 + i} +0000\ndata ${Buffer.byteLength(msg)}\n${msg}`;
+    if (i > 0) s += `from :${2 * i}\n`;
+    s += `M 100644 :${2 * i + 1} event.cbor\n\n`;
+  }
+  const [secs] = time(() => spawnSync('git', ['fast-import', '--quiet'], { cwd: repo, input: s }));
+  return n / secs;
+}
+function cryptoVerifyRate(n) {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const msgs = Array.from({ length: 64 }, () => randomBytes(100));
+  const sigs = msgs.map((m) => nodeSign(null, m, privateKey));
+  const [secs] = time(() => {
+    for (let i = 0; i < n; i++) nodeVerify(null, msgs[i % 64], publicKey, sigs[i % 64]);
+  });
+  return n / secs;
+}
+function cryptoSignRate(n) {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const m = randomBytes(100);
+  const [secs] = time(() => {
+    for (let i = 0; i < n; i++) nodeSign(null, m, privateKey);
+  });
+  return n / secs;
+}
+
+// ---- GATOS ----------------------------------------------------------------------------------------------------
+async function journalRepo() {
+  const dir = newRepo();
+  const repo = await openRepository({ cwd: dir });
+  const objects = createObjectStore(repo);
+  const refs = createRefStore(repo);
+  const seed = new Uint8Array(32).fill(7);
+  const { publicKey } = keyPairFromSeed(seed);
+  const actor = 'user:bench';
+  await registerKey(
+    objects,
+    refs,
+    trustedKeyEntry(actor, publicKey, (m) => sign(seed, m)),
+  );
+  const trust = await readTrust(objects, refs);
+  const signer = { actor, keyId: trust.keys[0].key_id, sign: (pos) => signEvent(seed, pos) };
+  let ms = Date.parse('2026-01-01T00:00:00.000Z');
+  const nextUlid = createUlidFactory(
+    () => ms,
+    (n) => randomBytes(n),
+  );
+  const envelope = (i) => {
+    ms += 1;
+    return createEnvelope({
+      type: 'bench.tick',
+      ulid: nextUlid(),
+      actor,
+      payload: { i, note: 'a typical small payload of a few dozen bytes' },
+      policy_root: NO_POLICY_ROOT,
+      ts: new Date(ms).toISOString(),
+    });
+  };
+  return { dir, objects, refs, signer, trust, envelope };
+}
+
+async function main() {
+  console.log(
+    `GATOS bench — node ${process.version}, ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick)' : ''}\n`,
+  );
+  const fi = fastImportRate(quick ? 5_000 : 10_000);
+  report('limit: git fast-import commits/s', fi, 'commits/s');
+  const cv = cryptoVerifyRate(quick ? 5_000 : 20_000);
+  report('limit: node:crypto ed25519 verify/s', cv, 'verifies/s');
+  const cs = cryptoSignRate(quick ? 5_000 : 20_000);
+  report('limit: node:crypto ed25519 sign/s', cs, 'signs/s');
+  console.log('');
+
+  // Signed-event appends, one at a time (one CAS each).
+  {
+    const j = await journalRepo();
+    const n = quick ? 300 : 1_000;
+    const [secs] = await timeAsync(async () => {
+      for (let i = 0; i < n; i++)
+        await appendEvents([j.envelope(i)], {
+          objects: j.objects,
+          refs: j.refs,
+          ns: 'bench',
+          signer: j.signer,
+        });
+    });
+    report('append, one event per CAS', n / secs, 'events/s', 'fast-import', fi);
+    await j.objects.close();
+  }
+  // Batched appends: 1,000 events per CAS, and the 100k-event journal the read benchmark uses.
+  const j = await journalRepo();
+  {
+    const batch = 1_000;
+    const [secs] = await timeAsync(async () => {
+      for (let b = 0; b < N_READ / batch; b++) {
+        const envs = Array.from({ length: batch }, (_, i) => j.envelope(b * batch + i));
+        await appendEvents(envs, { objects: j.objects, refs: j.refs, ns: 'bench', signer: j.signer });
+      }
+    });
+    report(
+      `append, batches of ${batch} (${N_READ.toLocaleString('en-US')} events)`,
+      N_READ / secs,
+      'events/s',
+      'fast-import',
+      fi,
+    );
+  }
+  {
+    const ref = 'refs/gatos/journal/bench/user/bench';
+    const head = await j.refs.read(ref);
+    const [rsecs, events] = await timeAsync(() => readJournal(j.objects, ref, head));
+    if (events.length !== N_READ) throw new Error(`read ${events.length} events, expected ${N_READ}`);
+    report(`journal read (${N_READ.toLocaleString('en-US')} events)`, N_READ / rsecs, 'events/s');
+    const [vsecs, rep] = await timeAsync(() => verifyJournal(j.objects, j.trust, ref, head));
+    if (!rep.ok || rep.events !== N_READ) throw new Error('verify failed');
+    report(
+      `journal read+verify (${N_READ.toLocaleString('en-US')} events)`,
+      N_READ / vsecs,
+      'events/s',
+      'node:crypto verify',
+      cv,
+    );
+  }
+  await j.objects.close();
+  const out = join(import.meta.dirname, 'results.json');
+  writeFileSync(out, `${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
+}
+
+try {
+  await main();
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}

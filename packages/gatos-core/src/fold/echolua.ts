@@ -1,0 +1,630 @@
+/**
+ * EchoLua: the deterministic reducer VM of GATOS (Lua 5.4 in WebAssembly via wasmoon, sandboxed and metered).
+ *
+ * A fold is Lua source defining a global `fold(state, event) -> state`. `createEchoLua` starts a fresh VM (its own
+ * WebAssembly instance, so its heap layout and string-hash seed are the same in every process); `loadFold` lints,
+ * compiles and checks a fold; `LoadedFold.run` folds a batch of events in ONE JS→Lua crossing and returns the
+ * state, the fuel used and the fold's log lines. See spec/echolua.md for the contract.
+ *
+ * Mechanisms (all deterministic):
+ * - fuel: a Lua count hook (`lua_sethook`, LUA_MASKCOUNT) re-armed at every event boundary and an exact reading of
+ *   the VM's instruction countdown (`lua_State.hookcount`, located at start-up), plus ⌈n/64⌉ units for every long
+ *   string of n bytes the fold creates. The budget is per event. Exhaustion is sticky: the fold cannot catch it.
+ * - memory: the Lua allocator is a JS function that refuses to grow the Lua heap past `memoryBytes`.
+ * - purity: every event is folded by a fresh instance of the fold chunk (fresh globals, fresh upvalues).
+ */
+import { LUA_REGISTRYINDEX, LuaFactory, type LuaWasm } from 'wasmoon';
+import { GatosError } from '../errors.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { lintFold } from './echolua-lint.js';
+import { DRIVER_FUNCTIONS, ECHOLUA_PRELUDE, FUEL_MESSAGE, MEMORY_MESSAGE } from './echolua-prelude.js';
+import { batchChunk, type FoldEvent, type FoldValue, outputStateError } from './lua-value.js';
+
+/** Options of {@link createEchoLua}. */
+export interface EchoLuaOptions {
+  /**
+   * Fuel budget PER EVENT (per `fold(state, event)` call, including the fresh instantiation of the fold chunk;
+   * also the budget of the load-time check). One unit per Lua VM instruction, plus ⌈n/64⌉ per string longer than
+   * 40 bytes the fold creates. Exceeding it fails with `GATOS_E_FOLD_FUEL`. A positive safe integer.
+   */
+  fuel: number;
+  /** Cap of the whole Lua heap of this engine, in bytes (at least 1 MiB). Exceeding it: `GATOS_E_FOLD_MEMORY`. */
+  memoryBytes: number;
+}
+
+/** A `log(...)` line of a fold. */
+export interface FoldLog {
+  /** Index of the event (0-based, within the batch) whose fold call logged the line. */
+  event: number;
+  message: string;
+}
+
+/** Result of {@link LoadedFold.run}. */
+export interface FoldRunResult {
+  /** The state after the last event. */
+  state: FoldValue;
+  /** Sum over the batch's events of the fuel each used (deterministic; independent of batching). */
+  fuelUsed: number;
+  /** The fold's `log(...)` lines, in order. */
+  logs: FoldLog[];
+}
+
+/** A fold loaded into an engine. */
+export interface LoadedFold {
+  /** The chunk name used in error messages. */
+  readonly name: string;
+  /** sha256 (hex) of the fold source, UTF-8. */
+  readonly sourceSha256: string;
+  /**
+   * Fold `events` into `state`, in one crossing into the VM. The state and the events are plain JSON-like data
+   * with integers only (see spec/echolua.md "Values"). Failures: `GATOS_E_FOLD_FUEL`, `_MEMORY`, `_RUNTIME`,
+   * `_STATE`, `_CONTRACT`, each with `data.event` (0-based index in the batch) where it applies.
+   */
+  run(state: FoldValue, events: readonly FoldEvent[]): Promise<FoldRunResult>;
+  /** Release the compiled fold. */
+  unload(): void;
+}
+
+/** An EchoLua engine: one Lua VM. Not shareable across threads; calls are serialized. */
+export interface EchoLua {
+  /** Lint, compile and check a fold (its top level runs once in a fresh instance and must define `fold`). */
+  loadFold(source: string, name?: string): Promise<LoadedFold>;
+  /** Bytes the Lua heap uses now. */
+  memoryUsed(): number;
+  /** Free the VM. */
+  close(): void;
+}
+
+const MASK_COUNT = 8;
+const HOOK_CHUNK = 1 << 24;
+const LUA_OK = 0;
+const LUA_ERRSYNTAX = 3;
+const LUA_ERRMEM = 4;
+const LUA_TNUMBER = 3;
+const LUA_TSTRING = 4;
+const REGISTRY = LUA_REGISTRYINDEX;
+/** `osize` tag Lua passes to the allocator for a new string object. */
+const ALLOC_TAG_STRING = LUA_TSTRING;
+/** Size of a Lua string object of n bytes on wasm32: 16-byte header + n + NUL. */
+const STRING_OVERHEAD = 17;
+/** Lua interns strings up to 40 bytes (short strings); longer ones are always new objects. */
+const LONG_STRING_MIN_ALLOC = STRING_OVERHEAD + 41;
+/** Bytes of a new long string per fuel unit. */
+const STRING_BYTES_PER_FUEL = 64;
+const MIN_MEMORY = 1 << 20;
+const HOOKCOUNT_PROBE = 0x07a5a5a5;
+
+/** The raw emscripten exports EchoLua uses (typed here; wasmoon types only its wrappers). */
+interface RawModule {
+  HEAP32: Int32Array;
+  HEAPU32: Uint32Array;
+  HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(ptr: number): void;
+  _realloc(ptr: number, size: number): number;
+  addFunction(fn: (...args: number[]) => number | undefined, signature: string): number;
+  removeFunction(ptr: number): void;
+  _lua_newstate(alloc: number, ud: number): number;
+  _lua_close(L: number): void;
+  _luaL_openlibs(L: number): void;
+  _lua_sethook(L: number, fn: number, mask: number, count: number): void;
+  _lua_settop(L: number, idx: number): void;
+  _lua_pushvalue(L: number, idx: number): void;
+  _lua_pcallk(L: number, nargs: number, nres: number, errfunc: number, ctx: number, k: number): number;
+  _lua_type(L: number, idx: number): number;
+  _lua_typename(L: number, tp: number): number;
+  _lua_tolstring(L: number, idx: number, lenPtr: number): number;
+  _lua_pushlightuserdata(L: number, p: number): void;
+  _lua_pushcclosure(L: number, fn: number, n: number): void;
+  _lua_pushstring(L: number, s: number): number;
+  _lua_getfield(L: number, idx: number, k: number): number;
+  _lua_rawgeti(L: number, idx: number, n: bigint): number;
+  _luaL_ref(L: number, t: number): number;
+  _luaL_unref(L: number, t: number, ref: number): void;
+  _luaL_loadbufferx(L: number, buf: number, size: number, name: number, mode: number): number;
+  _lua_error(L: number): number;
+}
+
+type DriverName = (typeof DRIVER_FUNCTIONS)[number];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function optionsError(message: string): GatosError {
+  return new GatosError('GATOS_E_FOLD_OPTIONS', message, {
+    hint: 'fuel is a positive safe integer (per event); memoryBytes is an integer of at least 1 MiB.',
+  });
+}
+
+/** Run `fn` with `Date.now` pinned to 0, so Lua's string-hash seed (it mixes in `time(NULL)`) is fixed. */
+function withPinnedClock<T>(fn: () => T): T {
+  const now = Date.now;
+  Date.now = () => 0;
+  try {
+    return fn();
+  } finally {
+    Date.now = now;
+  }
+}
+
+interface Exhaustion {
+  event: number;
+  instructions: number;
+  allocation: number;
+}
+
+class Engine implements EchoLua {
+  private readonly M: RawModule;
+  private readonly L: number;
+  private readonly fuel: number;
+  private readonly cap: number;
+  private used = 0;
+  private memRefused = false;
+  private closed = false;
+  private readonly allocPtr: number;
+  private readonly hookPtr: number;
+  private readonly tickPtr: number;
+  private readonly scratch: number;
+  private readonly cstrs = new Map<string, number>();
+  private readonly driver = new Map<DriverName, bigint>();
+  private hookcountIndex = 0;
+
+  // Metering state of the call in progress.
+  private metering = false;
+  private chunk = 0;
+  private evIndex = -1;
+  private evInstr = 0;
+  private evAlloc = 0;
+  private fuelTotal = 0;
+  private exhaustion: Exhaustion | undefined;
+
+  constructor(lw: LuaWasm, opts: EchoLuaOptions) {
+    this.M = lw.module as unknown as RawModule;
+    this.fuel = opts.fuel;
+    this.cap = opts.memoryBytes;
+    const M = this.M;
+    this.allocPtr = M.addFunction(this.alloc, 'iiiii');
+    this.hookPtr = M.addFunction(this.hook, 'vii');
+    this.tickPtr = M.addFunction(this.tick, 'ii');
+    this.scratch = M._malloc(8);
+    const L = withPinnedClock(() => {
+      const state = M._lua_newstate(this.allocPtr, 0);
+      if (state !== 0) M._luaL_openlibs(state);
+      return state;
+    });
+    if (L === 0) {
+      this.freeCallbacks();
+      throw new GatosError('GATOS_E_FOLD_MEMORY', 'EchoLua: the Lua state does not fit in memoryBytes', {
+        data: { memoryBytes: this.cap },
+      });
+    }
+    this.L = L;
+    try {
+      this.locateHookCount();
+      this.loadPrelude();
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  // ---- callbacks from the VM ----
+
+  private readonly alloc = (_ud: number, ptr: number, osize: number, nsize: number): number => {
+    const M = this.M;
+    if (nsize === 0) {
+      if (ptr !== 0) {
+        this.used -= osize;
+        M._free(ptr);
+      }
+      return 0;
+    }
+    const delta = ptr !== 0 ? nsize - osize : nsize;
+    if (delta > 0 && this.used + delta > this.cap) {
+      this.memRefused = true;
+      return 0;
+    }
+    const block = M._realloc(ptr, nsize);
+    if (block === 0) {
+      this.memRefused = true;
+      return 0;
+    }
+    this.used += delta;
+    if (ptr === 0 && osize === ALLOC_TAG_STRING && nsize >= LONG_STRING_MIN_ALLOC && this.metering) {
+      this.chargeString(nsize - STRING_OVERHEAD);
+    }
+    return block;
+  };
+
+  private chargeString(bytes: number): void {
+    if (this.evIndex < 0 || this.exhaustion !== undefined) return;
+    this.evAlloc += Math.ceil(bytes / STRING_BYTES_PER_FUEL);
+    const started = this.evInstr + (this.chunk - this.hookcount());
+    if (started + this.evAlloc > this.fuel) {
+      // Stop at the next instruction: the hook sees the budget exceeded.
+      this.evInstr = started;
+      this.setChunk(1);
+    }
+  }
+
+  private readonly hook = (L: number, _ar: number): undefined => {
+    // Lua calls this before the instruction that brings the countdown to 0; that instruction counts as started.
+    this.evInstr += this.chunk;
+    if (this.evIndex < 0) {
+      this.setChunk(HOOK_CHUNK);
+      return;
+    }
+    const used = this.evInstr + this.evAlloc;
+    if (this.exhaustion === undefined && used <= this.fuel) {
+      this.setChunk(Math.min(HOOK_CHUNK, this.fuel + 1 - used));
+      return;
+    }
+    if (this.exhaustion === undefined) {
+      this.exhaustion = { event: this.evIndex, instructions: this.evInstr, allocation: this.evAlloc };
+    }
+    // Sticky: every further instruction raises again, so pcall cannot swallow it.
+    this.setChunk(1);
+    this.M._lua_pushstring(L, this.cstr(FUEL_MESSAGE));
+    this.M._lua_error(L);
+    return;
+  };
+
+  /** TICK(): called by the driver at every event boundary. */
+  private readonly tick = (_L: number): number => {
+    const started = this.evInstr + (this.chunk - this.hookcount());
+    if (this.evIndex >= 0) this.fuelTotal += started + this.evAlloc;
+    this.evIndex++;
+    this.evInstr = 0;
+    this.evAlloc = 0;
+    this.setChunk(Math.min(HOOK_CHUNK, this.fuel + 1));
+    return 0;
+  };
+
+  private hookcount(): number {
+    return this.M.HEAP32[this.hookcountIndex]!;
+  }
+
+  private setChunk(count: number): void {
+    this.chunk = count;
+    this.M._lua_sethook(this.L, this.hookPtr, MASK_COUNT, count);
+  }
+
+  // ---- start-up ----
+
+  /** Find `lua_State.hookcount` (the live countdown of the count hook; the C API only exposes its base). */
+  private locateHookCount(): void {
+    const M = this.M;
+    M._lua_sethook(this.L, this.hookPtr, MASK_COUNT, HOOKCOUNT_PROBE);
+    const base = this.L >> 2;
+    let index = -1;
+    for (let i = 0; i < 64; i++) {
+      if (M.HEAP32[base + i] === HOOKCOUNT_PROBE && M.HEAP32[base + i + 1] === HOOKCOUNT_PROBE) {
+        index = base + i + 1; // basehookcount, then hookcount
+        break;
+      }
+    }
+    let ok = false;
+    if (index >= 0) {
+      this.hookcountIndex = index;
+      this.chunk = HOOKCOUNT_PROBE;
+      if (this.loadChunk('local a = 1 return a + 1', 'probe') === LUA_OK) {
+        const st = M._lua_pcallk(this.L, 0, 0, 0, 0, 0);
+        const executed = HOOKCOUNT_PROBE - this.hookcount();
+        ok = st === LUA_OK && executed > 0 && executed < 16;
+      }
+    }
+    M._lua_settop(this.L, 0);
+    M._lua_sethook(this.L, 0, 0, 0);
+    if (!ok) throw new GatosError('GATOS_E_INTERNAL', 'EchoLua: cannot locate the Lua instruction counter');
+  }
+
+  private loadPrelude(): void {
+    const M = this.M;
+    const L = this.L;
+    if (this.loadChunk(ECHOLUA_PRELUDE, 'echolua-prelude') !== LUA_OK) {
+      throw new GatosError('GATOS_E_INTERNAL', `EchoLua: the prelude does not compile: ${this.errorText(-1)}`);
+    }
+    M._lua_pushlightuserdata(L, 0);
+    M._lua_pushcclosure(L, this.tickPtr, 0);
+    const st = M._lua_pcallk(L, 2, 1, 0, 0, 0);
+    if (st !== LUA_OK) {
+      const msg = this.errorText(-1);
+      M._lua_settop(L, 0);
+      if (st === LUA_ERRMEM) {
+        throw new GatosError('GATOS_E_FOLD_MEMORY', 'EchoLua: the prelude does not fit in memoryBytes', {
+          data: { memoryBytes: this.cap },
+        });
+      }
+      throw new GatosError('GATOS_E_INTERNAL', `EchoLua: the prelude failed: ${msg}`);
+    }
+    for (const name of DRIVER_FUNCTIONS) {
+      M._lua_getfield(L, 1, this.cstr(name));
+      this.driver.set(name, BigInt(M._luaL_ref(L, REGISTRY)));
+    }
+    M._lua_settop(L, 0);
+  }
+
+  // ---- helpers ----
+
+  /** A NUL-terminated copy of `s` in the wasm heap, kept for the engine's life. */
+  private cstr(s: string): number {
+    let p = this.cstrs.get(s);
+    if (p === undefined) {
+      const bytes = encoder.encode(s);
+      p = this.M._malloc(bytes.length + 1);
+      this.M.HEAPU8.set(bytes, p);
+      this.M.HEAPU8[p + bytes.length] = 0;
+      this.cstrs.set(s, p);
+    }
+    return p;
+  }
+
+  /** luaL_loadbufferx in text mode; the chunk (or an error message) is pushed. */
+  private loadChunk(src: string, name: string): number {
+    const M = this.M;
+    const bytes = encoder.encode(src);
+    const buf = M._malloc(bytes.length + 1);
+    if (buf === 0) throw new GatosError('GATOS_E_FOLD_MEMORY', 'EchoLua: the host heap is exhausted');
+    M.HEAPU8.set(bytes, buf);
+    const label = encoder.encode(`=${name}`);
+    const namePtr = M._malloc(label.length + 1);
+    M.HEAPU8.set(label, namePtr);
+    M.HEAPU8[namePtr + label.length] = 0;
+    try {
+      return M._luaL_loadbufferx(this.L, buf, bytes.length, namePtr, this.cstr('t'));
+    } finally {
+      M._free(buf);
+      M._free(namePtr);
+    }
+  }
+
+  private pushDriver(name: DriverName): void {
+    this.M._lua_rawgeti(this.L, REGISTRY, this.driver.get(name)!);
+  }
+
+  /** The string at `idx` (numbers are converted), or '' when it is neither. */
+  private str(idx: number): string {
+    const M = this.M;
+    const p = M._lua_tolstring(this.L, idx, this.scratch);
+    if (p === 0) return '';
+    const n = M.HEAPU32[this.scratch >> 2]!;
+    return decoder.decode(M.HEAPU8.subarray(p, p + n));
+  }
+
+  /** Text of the error value at `idx`, without ever printing an address. */
+  private errorText(idx: number): string {
+    const t = this.M._lua_type(this.L, idx);
+    if (t === LUA_TSTRING || t === LUA_TNUMBER) return this.str(idx);
+    const names = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
+    return `(error object is a ${names[t] ?? 'value'})`;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new GatosError('GATOS_E_INTERNAL', 'EchoLua: the engine is closed');
+  }
+
+  private beginMetering(): void {
+    this.metering = true;
+    this.evIndex = -1;
+    this.evInstr = 0;
+    this.evAlloc = 0;
+    this.fuelTotal = 0;
+    this.exhaustion = undefined;
+    this.memRefused = false;
+    this.setChunk(HOOK_CHUNK);
+  }
+
+  private endMetering(): void {
+    this.metering = false;
+    this.M._lua_sethook(this.L, 0, 0, 0);
+  }
+
+  /** Classify a failed metered call (status `st`, error value on top) and clean up. */
+  private failure(st: number, fold: string, phase: 'load' | 'run'): GatosError {
+    const M = this.M;
+    const L = this.L;
+    const event = phase === 'run' ? this.evIndex : null;
+    const where = phase === 'run' ? `${fold}: event ${this.evIndex}` : `${fold}: while loading`;
+    let err: GatosError;
+    const ex = this.exhaustion;
+    if (ex !== undefined) {
+      err = new GatosError(
+        'GATOS_E_FOLD_FUEL',
+        `${where}: out of fuel (budget ${this.fuel} per event; ${ex.instructions} instructions, ` +
+          `${ex.allocation} units for long strings)`,
+        {
+          data: {
+            fold,
+            phase,
+            event: phase === 'run' ? ex.event : null,
+            fuel: this.fuel,
+            instructions: ex.instructions,
+            allocation: ex.allocation,
+          },
+          hint: 'The fold may loop forever; otherwise raise the fuel budget.',
+        },
+      );
+    } else {
+      const msg = this.errorText(-1);
+      if (st === LUA_ERRMEM || (this.memRefused && msg === MEMORY_MESSAGE)) {
+        err = new GatosError('GATOS_E_FOLD_MEMORY', `${where}: the Lua heap would exceed ${this.cap} bytes`, {
+          data: { fold, phase, event, memoryBytes: this.cap },
+          hint: 'Raise memoryBytes, or fold smaller batches.',
+        });
+      } else {
+        M._lua_settop(L, 0);
+        this.pushDriver('contract');
+        const contract = M._lua_pcallk(L, 0, 1, 0, 0, 0) === LUA_OK && M._lua_type(L, -1) === LUA_TSTRING;
+        if (contract) {
+          err = new GatosError('GATOS_E_FOLD_CONTRACT', `${where}: ${this.str(-1)}`, {
+            data: { fold, phase, event },
+            hint: 'Define `function fold(state, event) ... return state end` as a global function.',
+          });
+        } else {
+          err = new GatosError('GATOS_E_FOLD_RUNTIME', `${where}: ${msg}`, {
+            data: { fold, phase, event, message: msg },
+          });
+        }
+      }
+    }
+    M._lua_settop(L, 0);
+    this.pushDriver('gc');
+    M._lua_pcallk(L, 0, 0, 0, 0, 0);
+    M._lua_settop(L, 0);
+    this.memRefused = false;
+    return err;
+  }
+
+  // ---- API ----
+
+  memoryUsed(): number {
+    return this.used;
+  }
+
+  async loadFold(source: string, name = 'fold'): Promise<LoadedFold> {
+    this.assertOpen();
+    const label = name.replace(/[\u0000-\u001f]/g, '?').slice(0, 50) || 'fold';
+    lintFold(source, label);
+    const M = this.M;
+    const L = this.L;
+    M._lua_settop(L, 0);
+    this.pushDriver('prepare');
+    const st = this.loadChunk(source, label);
+    if (st !== LUA_OK) {
+      const msg = this.errorText(-1);
+      M._lua_settop(L, 0);
+      if (st === LUA_ERRSYNTAX) {
+        const line = /:(\d+): /.exec(msg);
+        throw new GatosError('GATOS_E_FOLD_LINT', msg, {
+          data: { line: line ? Number(line[1]) : null, name: null, message: msg },
+          hint: 'The fold source is not valid Lua 5.4.',
+        });
+      }
+      throw new GatosError('GATOS_E_FOLD_MEMORY', `${label}: compiling the fold exceeds memoryBytes`, {
+        data: { fold: label, phase: 'load', event: null, memoryBytes: this.cap },
+      });
+    }
+    if (M._lua_pcallk(L, 1, 1, 0, 0, 0) !== LUA_OK) {
+      const msg = this.errorText(-1);
+      M._lua_settop(L, 0);
+      throw new GatosError('GATOS_E_INTERNAL', `EchoLua: preparing the fold failed: ${msg}`);
+    }
+    const ref = M._luaL_ref(L, REGISTRY);
+    const refBig = BigInt(ref);
+    this.pushDriver('check');
+    M._lua_rawgeti(L, REGISTRY, refBig);
+    this.beginMetering();
+    const checked = M._lua_pcallk(L, 1, 0, 0, 0, 0);
+    this.endMetering();
+    if (checked !== LUA_OK) {
+      const err = this.failure(checked, label, 'load');
+      M._luaL_unref(L, REGISTRY, ref);
+      throw err;
+    }
+    M._lua_settop(L, 0);
+    const sourceSha256 = bytesToHex(sha256(utf8ToBytes(source)));
+    let unloaded = false;
+    return {
+      name: label,
+      sourceSha256,
+      run: async (state, events) => {
+        if (unloaded) throw new GatosError('GATOS_E_INTERNAL', `EchoLua: fold ${label} was unloaded`);
+        return this.run(refBig, label, state, events);
+      },
+      unload: () => {
+        if (unloaded || this.closed) return;
+        unloaded = true;
+        M._luaL_unref(L, REGISTRY, ref);
+      },
+    };
+  }
+
+  private run(ref: bigint, fold: string, state: FoldValue, events: readonly FoldEvent[]): FoldRunResult {
+    this.assertOpen();
+    if (!Array.isArray(events)) {
+      throw new GatosError('GATOS_E_FOLD_STATE', `${fold}: events must be an array`, {
+        data: { path: '$.events', reason: 'is not an array', side: 'input' },
+      });
+    }
+    const src = batchChunk(state, events);
+    const M = this.M;
+    const L = this.L;
+    M._lua_settop(L, 0);
+    try {
+      this.pushDriver('run');
+      M._lua_rawgeti(L, REGISTRY, ref);
+      this.memRefused = false;
+      let st = this.loadChunk(src, 'echolua-batch');
+      if (st === LUA_OK) {
+        M._lua_pushlightuserdata(L, 0);
+        st = M._lua_pcallk(L, 1, 3, 0, 0, 0);
+      }
+      if (st !== LUA_OK) {
+        const msg = this.errorText(-1);
+        if (st === LUA_ERRMEM || this.memRefused) {
+          throw new GatosError('GATOS_E_FOLD_MEMORY', `${fold}: the batch does not fit in memoryBytes`, {
+            data: { fold, phase: 'run', event: null, memoryBytes: this.cap },
+            hint: 'Raise memoryBytes, or fold smaller batches.',
+          });
+        }
+        throw new GatosError('GATOS_E_INTERNAL', `EchoLua: the batch chunk failed: ${msg}`);
+      }
+      this.beginMetering();
+      st = M._lua_pcallk(L, 4, 1, 0, 0, 0);
+      this.endMetering();
+      if (st !== LUA_OK) throw this.failure(st, fold, 'run');
+      const fuelUsed = this.fuelTotal;
+      this.pushDriver('finish');
+      M._lua_pushvalue(L, 1);
+      st = M._lua_pcallk(L, 1, 3, 0, 0, 0);
+      if (st !== LUA_OK) {
+        if (st === LUA_ERRMEM || this.memRefused) {
+          throw new GatosError('GATOS_E_FOLD_MEMORY', `${fold}: encoding the state exceeds memoryBytes`, {
+            data: { fold, phase: 'run', event: null, memoryBytes: this.cap },
+          });
+        }
+        throw new GatosError('GATOS_E_INTERNAL', `EchoLua: encoding the state failed: ${this.errorText(-1)}`);
+      }
+      if (M._lua_type(L, 2) !== LUA_TSTRING) throw outputStateError(this.str(4), this.str(3));
+      const [outState, logs] = JSON.parse(this.str(2)) as [FoldValue, [number, string][]];
+      return { state: outState, fuelUsed, logs: logs.map(([event, message]) => ({ event, message })) };
+    } finally {
+      M._lua_settop(L, 0);
+    }
+  }
+
+  private freeCallbacks(): void {
+    const M = this.M;
+    M.removeFunction(this.allocPtr);
+    M.removeFunction(this.hookPtr);
+    M.removeFunction(this.tickPtr);
+    M._free(this.scratch);
+    for (const p of this.cstrs.values()) M._free(p);
+    this.cstrs.clear();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.M._lua_close(this.L);
+    this.freeCallbacks();
+  }
+}
+
+/**
+ * Start an EchoLua engine: a fresh WebAssembly instance of Lua 5.4 with the EchoLua sandbox.
+ * Throws `GATOS_E_FOLD_OPTIONS` on invalid options.
+ */
+export async function createEchoLua(opts: EchoLuaOptions): Promise<EchoLua> {
+  if (!Number.isSafeInteger(opts.fuel) || opts.fuel < 1) {
+    throw optionsError(`EchoLua: fuel must be a positive safe integer, got ${String(opts.fuel)}`);
+  }
+  if (!Number.isSafeInteger(opts.memoryBytes) || opts.memoryBytes < MIN_MEMORY) {
+    throw optionsError(`EchoLua: memoryBytes must be an integer ≥ ${MIN_MEMORY}, got ${String(opts.memoryBytes)}`);
+  }
+  // One wasm instance per engine: the Lua state lands at the same address in every process, which (with the
+  // pinned clock) fixes the string-hash seed.
+  const lw = await new LuaFactory().getLuaModule();
+  return new Engine(lw, opts);
+}
