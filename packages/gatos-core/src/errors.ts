@@ -137,6 +137,24 @@ export const ErrorCodes = {
     ExitStatus.invalid,
     'The fold source does not define `fold(state, event)` or `fold` returned nil.',
   ],
+
+  // Proofs (DSSE, in-toto, Proof-of-Fold) and state checkpoints.
+  GATOS_E_PROOF_MALFORMED: [
+    ExitStatus.invalid,
+    'A proof (DSSE envelope, in-toto statement or Proof-of-Fold predicate) is malformed or not canonical.',
+  ],
+  GATOS_E_PROOF_SIG: [
+    ExitStatus.verify,
+    'A proof has too few signatures that verify with known keys (none, unknown key, bad signature).',
+  ],
+  GATOS_E_PROOF_MISMATCH: [
+    ExitStatus.verify,
+    'A proof field differs from the value expected or recomputed (`data.field` names it).',
+  ],
+  GATOS_E_CHECKPOINT_INVALID: [
+    ExitStatus.verify,
+    'A state checkpoint commit is malformed or disagrees with its files or its proof.',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

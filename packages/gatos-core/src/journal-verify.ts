@@ -7,7 +7,7 @@ import { type Oid, ZERO_OID } from './git-object.js';
 import type { ObjectStore } from './object-store.js';
 import { eventCid } from './event-cid.js';
 import { verifyEventSignature } from './event-signature.js';
-import { type JournalEvent, eventCommitObjects, readJournal } from './journal.js';
+import { type JournalEvent, type LoadedEventCommit, eventCommitObjects, loadEventCommits, parseEventCommit } from './journal.js';
 import { parseJournalRef } from './ref-layout.js';
 import type { TrustSet } from './trust-registry.js';
 
@@ -83,27 +83,32 @@ export async function verifyJournal(
 ): Promise<JournalReport> {
   const actor = parseJournalRef(ref)?.actor ?? '';
   const report: JournalReport = { ref, actor, head, events: 0, ok: true, problems: [] };
-  let events: JournalEvent[];
+  let loaded: LoadedEventCommit[];
   try {
-    events = await readJournal(objects, ref, head);
+    loaded = await loadEventCommits(objects, ref, head);
   } catch (e) {
     if (!isGatosError(e)) throw e;
     report.ok = false;
-    report.problems.push({
-      ref,
-      index: -1,
-      commit: (e.data.commit as string) ?? head,
-      code: e.code,
-      message: e.message,
-    });
+    report.problems.push({ ref, index: -1, commit: head, code: e.code, message: e.message });
     return report;
   }
   let parent: Oid | null = null;
-  events.forEach((e, i) => {
-    report.problems.push(...checkEvent(e, i, parent, trust));
-    parent = e.commit;
+  loaded.forEach((l, i) => {
+    const fail = (e: unknown) => {
+      if (!isGatosError(e)) throw e;
+      report.problems.push({ ref, index: i, commit: l.commit.oid, code: e.code, message: e.message });
+    };
+    if (l.error) fail(l.error);
+    else {
+      try {
+        report.problems.push(...checkEvent(parseEventCommit(ref, l.commit, l.blob!), i, parent, trust));
+      } catch (e) {
+        fail(e);
+      }
+    }
+    parent = l.commit.oid;
   });
-  report.events = events.length;
+  report.events = loaded.length;
   report.ok = report.problems.length === 0;
   return report;
 }

@@ -183,13 +183,23 @@ export async function appendEvents(
   );
 }
 
-/** Reads journal commits after `after` (exclusive), oldest first, with their envelopes. */
-export async function readJournal(
+/** One commit of a journal as stored: parsed commit and its envelope blob, or why it could not be loaded. */
+export interface LoadedEventCommit {
+  commit: ParsedCommit;
+  blob: Uint8Array | null;
+  error: GatosError | null;
+}
+
+/**
+ * Loads the commits after `after` (exclusive) up to `head`, oldest first, with their envelope blobs, in three
+ * pipelined reads (chain, trees, blobs). A commit whose tree is malformed is returned with its error.
+ */
+export async function loadEventCommits(
   objects: ObjectStore,
   ref: string,
   head: Oid,
   after: Oid | null = null,
-): Promise<JournalEvent[]> {
+): Promise<LoadedEventCommit[]> {
   const commits = await objects.chain(head, after);
   if (commits.length && (commits[0]!.parents[0] ?? null) !== after) {
     throw new GatosError('GATOS_E_CURSOR', `position ${after} is not on the history of ${ref}`, {
@@ -197,9 +207,32 @@ export async function readJournal(
     });
   }
   const trees = await objects.get(commits.map((c) => c.tree));
-  const blobIds = commits.map((c, i) => eventBlobId(c, trees[i]!.body));
-  const blobs = await objects.get(blobIds);
-  return commits.map((c, i) => parseEventCommit(ref, c, blobs[i]!.body));
+  const loaded: (LoadedEventCommit & { blobId: Oid | null })[] = commits.map((commit, i) => {
+    try {
+      return { commit, blob: null, error: null, blobId: eventBlobId(commit, trees[i]!.body) };
+    } catch (e) {
+      return { commit, blob: null, error: e as GatosError, blobId: null };
+    }
+  });
+  const withBlob = loaded.filter((l) => l.blobId);
+  const blobs = await objects.get(withBlob.map((l) => l.blobId!));
+  withBlob.forEach((l, i) => {
+    l.blob = blobs[i]!.body;
+  });
+  return loaded.map(({ commit, blob, error }) => ({ commit, blob, error }));
+}
+
+/** Reads journal events after `after` (exclusive), oldest first; throws on the first malformed commit. */
+export async function readJournal(
+  objects: ObjectStore,
+  ref: string,
+  head: Oid,
+  after: Oid | null = null,
+): Promise<JournalEvent[]> {
+  return (await loadEventCommits(objects, ref, head, after)).map((l) => {
+    if (l.error) throw l.error;
+    return parseEventCommit(ref, l.commit, l.blob!);
+  });
 }
 
 function broken(commit: Oid, message: string, data: Record<string, unknown> = {}): GatosError {
@@ -225,7 +258,13 @@ export function parseEventCommit(ref: string, c: ParsedCommit, blob: Uint8Array)
     if (!v || v.length !== 1) throw broken(c.oid, `needs exactly one ${k} trailer`);
     return v[0]!;
   };
-  const envelope = decodeEnvelope(blob);
+  let envelope: EventEnvelope;
+  try {
+    envelope = decodeEnvelope(blob);
+  } catch (e) {
+    if (e instanceof GatosError) e.data.commit = c.oid;
+    throw e;
+  }
   return {
     ref,
     commit: c.oid,

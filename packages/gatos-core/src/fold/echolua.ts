@@ -547,7 +547,9 @@ class Engine implements EchoLua {
         data: { path: '$.events', reason: 'is not an array', side: 'input' },
       });
     }
+    const T=(globalThis as any).__T ??= {src:0,load:0,dec:0,run:0,fin:0}; let t=performance.now(); const tt=()=>{const n=performance.now(); const d=n-t; t=n; return d;};
     const src = batchChunk(state, events);
+    T.src+=tt();
     const M = this.M;
     const L = this.L;
     M._lua_settop(L, 0);
@@ -556,10 +558,12 @@ class Engine implements EchoLua {
       M._lua_rawgeti(L, REGISTRY, ref);
       this.memRefused = false;
       let st = this.loadChunk(src, 'echolua-batch');
+      T.load+=tt();
       if (st === LUA_OK) {
         M._lua_pushlightuserdata(L, 0);
         st = M._lua_pcallk(L, 1, 3, 0, 0, 0);
       }
+      T.dec+=tt();
       if (st !== LUA_OK) {
         const msg = this.errorText(-1);
         if (st === LUA_ERRMEM || this.memRefused) {
@@ -573,6 +577,7 @@ class Engine implements EchoLua {
       this.beginMetering();
       st = M._lua_pcallk(L, 4, 1, 0, 0, 0);
       this.endMetering();
+      T.run+=tt();
       if (st !== LUA_OK) throw this.failure(st, fold, 'run');
       const fuelUsed = this.fuelTotal;
       this.pushDriver('finish');
@@ -588,6 +593,7 @@ class Engine implements EchoLua {
       }
       if (M._lua_type(L, 2) !== LUA_TSTRING) throw outputStateError(this.str(4), this.str(3));
       const [outState, logs] = JSON.parse(this.str(2)) as [FoldValue, [number, string][]];
+      T.fin+=tt();
       return { state: outState, fuelUsed, logs: logs.map(([event, message]) => ({ event, message })) };
     } finally {
       M._lua_settop(L, 0);
