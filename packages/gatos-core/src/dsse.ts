@@ -125,7 +125,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function exactKeys(v: Record<string, unknown>, keys: readonly string[], what: string): void {
   const own = Object.keys(v);
-  for (const k of own) if (!keys.includes(k)) throw malformed(`${what} has an unknown field ${JSON.stringify(k)}`);
+  for (const k of own)
+    if (!keys.includes(k)) throw malformed(`${what} has an unknown field ${JSON.stringify(k)}`);
   for (const k of keys) if (!Object.hasOwn(v, k)) throw malformed(`${what} misses the field ${k}`);
 }
 
@@ -248,7 +249,8 @@ export function openDsse(
     results.push({ keyid: s.keyid, result });
   }
   if (verified.length < threshold) {
-    const why = results.length === 0 ? 'no signatures' : results.map((r) => `${r.keyid}: ${r.result}`).join(', ');
+    const why =
+      results.length === 0 ? 'no signatures' : results.map((r) => `${r.keyid}: ${r.result}`).join(', ');
     throw new GatosError(
       'GATOS_E_PROOF_SIG',
       `DSSE envelope: ${verified.length} of ${threshold} required signatures verify (${why})`,

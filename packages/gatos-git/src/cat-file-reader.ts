@@ -38,7 +38,7 @@ function setRef(c: ChildProcessWithoutNullStreams, on: boolean): void {
   }
 }
 
-/** A pipelined reader over one `git cat-file` child; restarts the child after it dies. */
+/** A pipelined reader over one `git cat-file` child; starts a new child if the last one died. */
 export class CatFileReader {
   readonly #target: GitTarget;
   #child: ChildProcessWithoutNullStreams | null = null;
@@ -72,14 +72,6 @@ export class CatFileReader {
       req += 'flush\n';
       child.stdin.write(req);
     });
-  }
-
-  /** Kills the child (the next read starts a fresh one, which sees every pack written since). */
-  restart(): void {
-    const c = this.#child;
-    if (!c) return;
-    this.#detach(c, new GatosError('GATOS_E_INTERNAL', 'cat-file reader restarted'));
-    c.kill();
   }
 
   /** Ends the child and waits for it to exit; further reads fail. */
@@ -151,6 +143,10 @@ export class CatFileReader {
       this.#buf = Buffer.concat(body.chunks, body.have);
       this.#pos = 0;
       this.#body = null;
+      if (this.#buf[body.size] !== 10) {
+        this.#protocolError(`object ${body.oid} is not followed by a newline`);
+        return;
+      }
       this.#deliver(body.oid, body.type, this.#buf.subarray(0, body.size));
       this.#pos = body.size + 1;
     } else if (this.#pos < this.#buf.length) {
@@ -195,6 +191,10 @@ export class CatFileReader {
       }
       const start = nl + 1;
       if (buf.length - start >= size + 1) {
+        if (buf[start + size] !== 10) {
+          this.#protocolError(`object ${expected} is not followed by a newline`);
+          return;
+        }
         pos = start + size + 1;
         this.#deliver(expected, type, buf.subarray(start, start + size));
         continue;

@@ -5,6 +5,11 @@
 export { type OpenRepositoryOptions, openRepository, type Repository } from './repository.js';
 export { type GitEnv, type GitTarget, type RunGitOptions, runGit } from './run-git.js';
 export { createObjectStore, DEFAULT_PACK_THRESHOLD, type ObjectStoreOptions } from './object-store.js';
-export { createRefStore, DEFAULT_STALE_LOCK_MS, type RefStoreOptions } from './ref-store.js';
+export {
+  createRefStore,
+  DEFAULT_LIST_SPAWN_THRESHOLD,
+  DEFAULT_STALE_LOCK_MS,
+  type RefStoreOptions,
+} from './ref-store.js';
 export { checkRefName, isValidRefName } from './ref-name.js';
 export { encodePack, type EncodedPack } from './pack-writer.js';

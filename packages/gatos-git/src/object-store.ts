@@ -87,11 +87,17 @@ class GitObjectStore implements ObjectStore {
   async get(oids: readonly Oid[]): Promise<StoredObject[]> {
     let res = await this.#reader.read('contents', oids);
     if (res.includes(null)) {
-      // cat-file re-scans the pack directory on a miss, so this should never help; it is a cheap guard (on
-      // an error path only) against a git that caches its view of the object directory.
-      this.#reader.restart();
+      // Measured: cat-file sees loose objects and re-scans objects/pack on a miss, so objects written after it
+      // started are found. A miss is still re-checked by a fresh child (error path only, and without
+      // disturbing requests other callers have in flight on the long-lived one) in case some git caches more.
       const missing = oids.filter((_, i) => res[i] === null);
-      const again = await this.#reader.read('contents', missing);
+      const fresh = new CatFileReader(this.#repo);
+      let again: (StoredObject | null)[];
+      try {
+        again = await fresh.read('contents', missing);
+      } finally {
+        await fresh.close();
+      }
       const found = new Map<Oid, StoredObject>();
       for (const r of again) if (r) found.set(r.oid, r);
       res = res.map((r, i) => r ?? found.get(oids[i]!) ?? null);
@@ -170,7 +176,7 @@ class GitObjectStore implements ObjectStore {
     const base = first ? (first.parents[0] ?? null) : head;
     if (base !== stop) {
       throw new GatosError('GATOS_E_GIT', `${stop} is not a first-parent ancestor of ${head}`, {
-        data: { head, stop },
+        data: { head, stop, reason: 'stop-not-ancestor' },
       });
     }
     return commits;

@@ -18,12 +18,16 @@ export interface PackedRefs {
 
 const EMPTY: PackedRefs = { byName: new Map(), sorted: [] };
 
-/** Bytewise (UTF-8) order of ref names, git's order. */
-export function compareRefNames(a: string, b: string): number {
-  if (a === b) return 0;
-  // Pure-ASCII names (the norm) compare the same as UTF-16 strings; otherwise compare the UTF-8 bytes.
-  if (/^[\x00-\x7f]*$/.test(a + b)) return a < b ? -1 : 1;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/**
+ * Sorts entries by name in git's order (strcmp over UTF-8 bytes), in place. UTF-16 comparison gives the same
+ * order except when surrogate pairs meet characters U+E000..U+FFFF, so the cheap comparison is used unless a
+ * name contains a surrogate.
+ */
+export function sortRefEntries<T extends { ref: string }>(entries: T[]): T[] {
+  if (entries.some((e) => /[\uD800-\uDFFF]/.test(e.ref))) {
+    return entries.sort((a, b) => Buffer.compare(Buffer.from(a.ref, 'utf8'), Buffer.from(b.ref, 'utf8')));
+  }
+  return entries.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 }
 
 /** Parses the text of a `packed-refs` file; peeled (`^`) lines and the header are skipped. */
@@ -42,8 +46,7 @@ export function parsePackedRefs(text: string, path: string): PackedRefs {
     byName.set(ref, oid);
     sorted.push({ ref, oid });
   }
-  sorted.sort((a, b) => compareRefNames(a.ref, b.ref));
-  return { byName, sorted };
+  return { byName, sorted: sortRefEntries(sorted) };
 }
 
 /** A reader of one repository's `packed-refs` that re-parses only when the file changed. */

@@ -1,6 +1,6 @@
 /**
  * The `RefStore` over a real repository: compare-and-swap through git's own lockfile protocol, reads of loose
- * refs with a `packed-refs` fallback, and listings from a directory walk merged with `packed-refs`.
+ * refs with a `packed-refs` fallback, and listings (in-process for a few refs, `git for-each-ref` for many).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,10 +12,11 @@ import {
   type RefEntry,
   type RefStore,
   type RefUpdate,
+  ZERO_OID,
 } from '@gatos/core';
 import { errCode, sleep } from './fs-util.js';
 import { acquireLock, breakStaleLock, LockLost, LockPathConflict } from './lockfile.js';
-import { compareRefNames, PackedRefsCache } from './packed-refs.js';
+import { PackedRefsCache, sortRefEntries } from './packed-refs.js';
 import { checkRefName, checkRefPrefix, isValidRefName } from './ref-name.js';
 import type { Repository } from './repository.js';
 import { runGit } from './run-git.js';
@@ -28,13 +29,15 @@ export interface RefStoreOptions {
   lockTimeoutMs?: number;
   /** Locks older than this are broken as left over by a dead process (env `GATOS_STALE_LOCK_MS`, else 30 s). */
   staleLockMs?: number;
+  /** Above this many loose refs under a prefix, `list()` delegates to `git for-each-ref` (64). */
+  listSpawnThreshold?: number;
 }
 
 /** The default age after which a ref lock is considered abandoned. */
 export const DEFAULT_STALE_LOCK_MS = 30_000;
 
-/** How many loose ref files `list()` reads at once. */
-const READ_CONCURRENCY = 64;
+/** Above this many loose refs under a prefix, `list()` asks `git for-each-ref` instead of reading them. */
+export const DEFAULT_LIST_SPAWN_THRESHOLD = 64;
 
 /** Refs git keeps per worktree (in the git dir, never packed); everything else lives in the common dir. */
 const PER_WORKTREE = /^refs\/(?:bisect|rewritten|worktree)\//;
@@ -47,7 +50,8 @@ function staleFromEnv(): number | undefined {
 }
 
 function checkValue(v: unknown, what: string): asserts v is Oid | null {
-  if (v !== null && !isOid(v)) {
+  // The all-zero id is git's "absent" in some plumbing; here absence is spelled null, never zeros.
+  if (v !== null && (!isOid(v) || v === ZERO_OID)) {
     throw new GatosError('GATOS_E_INTERNAL', `cas() ${what} must be an object id or null, got ${String(v)}`);
   }
 }
@@ -85,6 +89,7 @@ class GitRefStore implements RefStore {
   readonly #fsync: boolean;
   readonly #lockTimeoutMs: number;
   readonly #staleMs: number;
+  readonly #listSpawnThreshold: number;
 
   constructor(repo: Repository, opts: RefStoreOptions) {
     this.#repo = repo;
@@ -92,6 +97,7 @@ class GitRefStore implements RefStore {
     this.#fsync = opts.fsync ?? true;
     this.#lockTimeoutMs = opts.lockTimeoutMs ?? 1000;
     this.#staleMs = opts.staleLockMs ?? staleFromEnv() ?? DEFAULT_STALE_LOCK_MS;
+    this.#listSpawnThreshold = opts.listSpawnThreshold ?? DEFAULT_LIST_SPAWN_THRESHOLD;
   }
 
   #path(ref: string): string {
@@ -214,25 +220,26 @@ class GitRefStore implements RefStore {
   }
 
   /**
-   * Walks the loose refs under the prefix's directory and merges `packed-refs` (loose wins). Chosen over
-   * `git for-each-ref` because it needs no process (a spawn costs more than reading a handful of refs) and
-   * shares the packed-refs cache; it matches for-each-ref's output (tested), except that symbolic and broken
-   * refs are skipped. `prefix` is a plain string prefix: `refs/gatos/jour` matches `refs/gatos/journal/x`.
+   * Lists refs whose name starts with `prefix` (a plain string prefix: `refs/gatos/jour` matches
+   * `refs/gatos/journal/x`). Symbolic and broken refs are skipped, as GATOS never writes them.
+   *
+   * Two paths, chosen by measurement (2 cores): reading a few loose refs in-process beats spawning a git
+   * (~5–10 ms), but for many loose refs `git for-each-ref` is far faster (10k loose: ~130 ms vs ~600 ms with
+   * async reads in Node). So the loose names are found with readdir (cheap), and above
+   * `listSpawnThreshold` of them the listing is delegated to for-each-ref; both paths agree (tested).
    */
   async list(prefix: string): Promise<RefEntry[]> {
     checkRefPrefix(prefix);
     const base = prefix.slice(0, prefix.lastIndexOf('/') + 1);
     const names: string[] = [];
-    await this.#walk(base, prefix, names);
+    await this.#walk(base, prefix, names, this.#listSpawnThreshold);
+    if (names.length > this.#listSpawnThreshold) return this.#listWithGit(base, prefix);
     const loose = new Map<string, Oid>();
-    for (let i = 0; i < names.length; i += READ_CONCURRENCY) {
-      const batch = names.slice(i, i + READ_CONCURRENCY);
-      const values = await Promise.all(batch.map((n) => this.#readLooseForList(n)));
-      batch.forEach((n, j) => {
-        const v = values[j];
-        if (v) loose.set(n, v);
-      });
-    }
+    const values = await Promise.all(names.map((n) => this.#readLooseForList(n)));
+    names.forEach((n, j) => {
+      const v = values[j];
+      if (v) loose.set(n, v);
+    });
     // Read after the walk: a ref packed (and its loose file pruned) meanwhile is then found here.
     const packed = await this.#packed.get();
     const out: RefEntry[] = [];
@@ -240,7 +247,25 @@ class GitRefStore implements RefStore {
       if (e.ref.startsWith(prefix) && !loose.has(e.ref)) out.push(e);
     }
     for (const [ref, oid] of loose) out.push({ ref, oid });
-    return out.sort((a, b) => compareRefNames(a.ref, b.ref));
+    return sortRefEntries(out);
+  }
+
+  /** The listing through `git for-each-ref` (always with `--format`: its default reads every object). */
+  async #listWithGit(base: string, prefix: string): Promise<RefEntry[]> {
+    // `%(symref)` is empty for a plain ref, which leaves two spaces before the name.
+    const out = await runGit(this.#repo, [
+      'for-each-ref',
+      '--format=%(objectname) %(symref) %(refname)',
+      base,
+    ]);
+    const entries: RefEntry[] = [];
+    for (const line of out.toString('utf8').split('\n')) {
+      if (line.length < 43 || line.charCodeAt(41) !== 0x20) continue; // empty, or a symbolic ref
+      const ref = line.slice(42);
+      if (ref.startsWith(prefix)) entries.push({ ref, oid: line.slice(0, 40) });
+    }
+    // git sorts by strcmp already, which is our order.
+    return entries;
   }
 
   async #readLooseForList(ref: string): Promise<Oid | null> {
@@ -254,7 +279,9 @@ class GitRefStore implements RefStore {
     }
   }
 
-  async #walk(dir: string, prefix: string, out: string[]): Promise<void> {
+  /** Collects loose ref names under `dir` matching `prefix`; stops early once there are more than `limit`. */
+  async #walk(dir: string, prefix: string, out: string[], limit: number): Promise<void> {
+    if (out.length > limit) return;
     let entries: import('node:fs').Dirent[];
     try {
       entries = await readdir(join(this.#repo.commonDir, dir), { withFileTypes: true });
@@ -273,9 +300,10 @@ class GitRefStore implements RefStore {
         if (sub.startsWith(prefix) || prefix.startsWith(sub)) subdirs.push(sub);
       } else if (d.isFile() && full.startsWith(prefix) && isValidRefName(full)) {
         out.push(full);
+        if (out.length > limit) return;
       }
     }
-    await Promise.all(subdirs.map((s) => this.#walk(s, prefix, out)));
+    await Promise.all(subdirs.map((s) => this.#walk(s, prefix, out, limit)));
   }
 }
 

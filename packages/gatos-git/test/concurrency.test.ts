@@ -170,3 +170,31 @@ describe('writers killed with SIGKILL mid put()+cas()', () => {
     console.info(`kill -9 rounds: ${rounds}, lock left behind after ${locksLeft}`);
   });
 });
+
+describe('process lifetime', () => {
+  it('a process that never calls close() still exits, after its pending reads are answered', async () => {
+    const r = tempRepo();
+    cleanups.push(r.cleanup);
+    const child = spawn(process.execPath, [fixture('no-close.mjs'), r.dir], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    // Guard: a hang is a failure, reported as such rather than as a test timeout.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(guard);
+    children.delete(child);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toBe('still here\npresent=true\n');
+  });
+});

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   blobObject,
@@ -154,6 +154,33 @@ describe('put: packfiles', () => {
   });
 });
 
+describe('quarantine', () => {
+  it('writes into GIT_OBJECT_DIRECTORY and reads through it (alternates reach the main store)', async () => {
+    const q = join(repo.objectsDir, 'incoming-test');
+    mkdirSync(q);
+    const qrepo = await openRepository({
+      cwd: dir,
+      env: { GIT_OBJECT_DIRECTORY: q, GIT_ALTERNATE_OBJECT_DIRECTORIES: repo.objectsDir },
+    });
+    const qstore = createObjectStore(qrepo);
+    try {
+      const base = blobObject('in the main store');
+      await store.put([base]);
+      const packed = mixedBatch(40, 'quarantined');
+      const loose = blobObject('quarantined loose');
+      await qstore.put(packed);
+      await qstore.put([loose]);
+      expect(readdirSync(join(q, 'pack')).filter((f) => f.endsWith('.idx'))).toHaveLength(1);
+      expect(readdirSync(join(q, loose.oid.slice(0, 2)))).toEqual([loose.oid.slice(2)]);
+      expect(await qstore.has([base.oid, loose.oid, packed[0]!.oid])).toEqual([true, true, true]);
+      // The main repository does not see quarantined objects.
+      expect(await store.has([loose.oid, packed[0]!.oid])).toEqual([false, false]);
+    } finally {
+      await qstore.close();
+    }
+  });
+});
+
 describe('get / has', () => {
   it('round-trips binary bodies of every size, in request order', async () => {
     const objs = [
@@ -198,8 +225,18 @@ describe('get / has', () => {
       expect((e as { code: string }).code).toBe('GATOS_E_OBJECT_MISSING');
       expect((e as { data: { oid: string } }).data.oid).toBe(absent.oid);
     }
-    // The reader still works afterwards.
+    // The reader still works afterwards, and a miss does not disturb other callers' reads in flight.
     expect((await store.get([present.oid]))[0]!.oid).toBe(present.oid);
+    const many = Array.from({ length: 50 }, (_, i) => blobObject(`many ${i}`));
+    await store.put(many);
+    const [a, b, c] = await Promise.allSettled([
+      store.get(many.map((o) => o.oid)),
+      store.get([absent.oid]),
+      store.has([present.oid, absent.oid]),
+    ]);
+    expect(a.status === 'fulfilled' && a.value.length).toBe(50);
+    expect(b.status === 'rejected' && (b.reason as { code: string }).code).toBe('GATOS_E_OBJECT_MISSING');
+    expect(c.status === 'fulfilled' && c.value).toEqual([true, false]);
   });
 
   it('sees objects written after the cat-file child started: ours loose, ours packed, and git-written', async () => {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { blobObject, type ObjectStore, type RefStore } from '@gatos/core';
+import { blobObject, type ObjectStore, type RefStore, ZERO_OID } from '@gatos/core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createObjectStore,
@@ -129,6 +129,9 @@ describe('cas', () => {
     expect(await codeOf(refs.cas({ ref: 'refs/gatos/v', expect: null, next: 'main' }))).toBe(
       'GATOS_E_INTERNAL',
     );
+    const zero = refs.cas({ ref: 'refs/gatos/v', expect: null, next: ZERO_OID });
+    expect(await codeOf(zero)).toBe('GATOS_E_INTERNAL');
+    expect(await refs.read('refs/gatos/v')).toBeNull();
   });
 
   it('refuses directory/file clashes with loose and packed refs', async () => {
@@ -258,20 +261,20 @@ describe('list', () => {
     // Junk git ignores must be ignored here too.
     writeFileSync(join(repo.commonDir, 'refs/gatos/j/alpha/held.lock'), '');
     writeFileSync(join(repo.commonDir, 'refs/gatos/j/alpha/.hidden'), `${ids[0]}\n`);
-    for (const prefix of [
-      'refs/gatos/j/',
-      'refs/gatos/j/beta/',
-      'refs/gatos/j/alpha/m/',
-      'refs/gatos/',
-      'refs/',
-    ]) {
-      expect(await refs.list(prefix), prefix).toEqual(forEachRef(prefix));
+    // A symbolic ref: GATOS never writes them; both listing paths skip it.
+    git(dir, 'symbolic-ref', 'refs/gatos/j/gamma/sym', 'refs/gatos/j/gamma/z');
+    const expected = (prefix: string) => forEachRef(prefix).filter((e) => e.ref !== 'refs/gatos/j/gamma/sym');
+    const prefixes = ['refs/gatos/j/', 'refs/gatos/j/beta/', 'refs/gatos/j/alpha/m/', 'refs/gatos/', 'refs/'];
+    // In-process for a few loose refs, `git for-each-ref` above the threshold: both must agree with git.
+    for (const store of [refs, createRefStore(repo, { listSpawnThreshold: 0 })]) {
+      for (const prefix of prefixes) expect(await store.list(prefix), prefix).toEqual(expected(prefix));
+      const all = await store.list('refs/gatos/j/');
+      expect(all.map((e) => e.ref)).toEqual([...all.map((e) => e.ref)].sort());
+      // A plain string prefix: `beta` also matches `beta-2`.
+      const partial = await store.list('refs/gatos/j/beta');
+      expect(new Set(partial.map((e) => e.ref.split('/')[3]))).toEqual(new Set(['beta', 'beta-2']));
+      expect(partial).toHaveLength(14);
+      expect(await store.list('refs/gatos/nothing/')).toEqual([]);
     }
-    const all = await refs.list('refs/gatos/j/');
-    expect(all.map((e) => e.ref)).toEqual([...all.map((e) => e.ref)].sort());
-    // A plain string prefix: `beta` also matches `beta-2`.
-    const partial = await refs.list('refs/gatos/j/beta');
-    expect(new Set(partial.map((e) => e.ref.split('/')[3]))).toEqual(new Set(['beta', 'beta-2']));
-    expect(await refs.list('refs/gatos/nothing/')).toEqual([]);
   });
 });

@@ -26,9 +26,13 @@ export function processIo(): CliIo {
 }
 
 function selectCommand(args: string[]): (typeof COMMANDS)[number] | undefined {
-  const words = args.filter((a) => !a.startsWith('-'));
-  return COMMANDS.find((c) => c.words.every((w, i) => words[i] === w));
+  // Option values are not command words (`-C <dir>` is the one global option that takes a value).
+  const words = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-C');
+  const matches = COMMANDS.filter((c) => c.words.every((w, i) => words[i] === w));
+  return matches.sort((a, b) => b.words.length - a.words.length)[0];
 }
+
+const inGroup = (entry: (typeof COMMANDS)[number]) => entry.words.length > 1 || entry.usage.startsWith('$0');
 
 function render(result: CommandResult, json: boolean, io: CliIo): void {
   if (json) io.stdout(`${JSON.stringify(result.json, null, 2)}\n`);
@@ -80,16 +84,18 @@ function buildParser(args: string[], selected: CommandModule | undefined, io: Cl
     ) as unknown as Argv<GlobalArgs>;
   const groups = new Set<string>();
   for (const entry of COMMANDS) {
-    if (entry.words.length === 1) {
+    if (!inGroup(entry)) {
       y = attach(entry, y);
       continue;
     }
     const group = entry.words[0]!;
     if (groups.has(group)) continue;
     groups.add(group);
-    y = y.command(`${group} <command>`, GROUPS[group] ?? group, (sub: Argv<GlobalArgs>) => {
-      let s = sub.demandCommand(1, `Name a ${group} command.`);
-      for (const child of COMMANDS.filter((c) => c.words[0] === group)) s = attach(child, s);
+    const children = COMMANDS.filter((c) => c.words[0] === group && inGroup(c));
+    const hasDefault = children.some((c) => c.usage.startsWith('$0'));
+    y = y.command(hasDefault ? group : `${group} <command>`, GROUPS[group] ?? group, (sub: Argv<GlobalArgs>) => {
+      let s = hasDefault ? sub : sub.demandCommand(1, `Name a ${group} command.`);
+      for (const child of children) s = attach(child, s);
       return s;
     }) as unknown as Argv<GlobalArgs>;
   }

@@ -62,8 +62,37 @@ export const COMMANDS: CommandEntry[] = [
   },
 ];
 
+COMMANDS.push(
+  {
+    words: ['fold', 'verify'],
+    usage: 'verify <state-ref>',
+    describe: 'Re-fold history and check every checkpoint, proof and root of a state chain',
+    load: () => import('./commands/fold-verify.js'),
+  },
+  {
+    words: ['fold'],
+    usage: '$0 <ns>',
+    describe: 'Fold new events of a namespace into a checkpoint with a signed Proof-of-Fold',
+    load: () => import('./commands/fold.js'),
+  },
+  {
+    words: ['state', 'show'],
+    usage: 'show <ns>',
+    describe: 'Show the state of a namespace at its last (or a given) checkpoint',
+    load: () => import('./commands/state-show.js'),
+  },
+  {
+    words: ['verify-determinism'],
+    usage: 'verify-determinism <ns>',
+    describe: 'Fold in N fresh processes with different TZ, locale, cwd and umask; all roots must match',
+    load: () => import('./commands/verify-determinism.js'),
+  },
+);
+
 /** Help lines of command groups (`git gatos key …`). */
 export const GROUPS: Record<string, string> = {
   key: 'Manage signing keys (new, list, show)',
   event: 'Work with signed events (append, cid, verify)',
+  fold: 'Fold a namespace into a checkpoint (git gatos fold <ns>), or verify a state chain (fold verify)',
+  state: 'Inspect folded state (show)',
 };

@@ -295,7 +295,8 @@ export function lintFindings(src: string): LintFinding[] {
     }
     // lib.member or lib["member"]
     let member: string | undefined;
-    if (next?.kind === 'op' && next.value === '.' && toks[k + 2]?.kind === 'name') member = toks[k + 2]!.value;
+    if (next?.kind === 'op' && next.value === '.' && toks[k + 2]?.kind === 'name')
+      member = toks[k + 2]!.value;
     else if (
       next?.kind === 'op' &&
       next.value === '[' &&

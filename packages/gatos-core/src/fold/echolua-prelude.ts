@@ -92,7 +92,9 @@ encode_into = function(v, buf, n, depth, seen)
     if v ~= v then return fail('is NaN') end
     if v == 1/0 or v == -1/0 then return fail('is an infinite float') end
     if v == 0 then return fail('is a float zero (0.0 or -0.0); use integers (math.tointeger)') end
-    return fail('is a float (' .. sformat('%.17g', v) .. '); use integers (math.tointeger)')
+    local text = sformat('%.17g', v)
+    if not sfind(text, '[%.eE]') then text = text .. '.0' end
+    return fail('is a float (' .. text .. '); use integers (math.tointeger)')
   elseif t == 'boolean' then
     n = n + 1; buf[n] = v and 'true' or 'false'
     return n

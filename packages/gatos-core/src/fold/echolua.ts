@@ -285,9 +285,16 @@ class Engine implements EchoLua {
     return this.M.HEAP32[this.hookcountIndex]!;
   }
 
+  /**
+   * Re-arm the count hook to fire before the `count`-th next instruction. While the hook is installed this writes
+   * `basehookcount` and `hookcount` directly (what `lua_sethook` does, minus re-installing), saving a wasm call per
+   * event.
+   */
   private setChunk(count: number): void {
     this.chunk = count;
-    this.M._lua_sethook(this.L, this.hookPtr, MASK_COUNT, count);
+    const heap = this.M.HEAP32;
+    heap[this.hookcountIndex - 1] = count;
+    heap[this.hookcountIndex] = count;
   }
 
   // ---- start-up ----
@@ -323,7 +330,10 @@ class Engine implements EchoLua {
     const M = this.M;
     const L = this.L;
     if (this.loadChunk(ECHOLUA_PRELUDE, 'echolua-prelude') !== LUA_OK) {
-      throw new GatosError('GATOS_E_INTERNAL', `EchoLua: the prelude does not compile: ${this.errorText(-1)}`);
+      throw new GatosError(
+        'GATOS_E_INTERNAL',
+        `EchoLua: the prelude does not compile: ${this.errorText(-1)}`,
+      );
     }
     M._lua_pushlightuserdata(L, 0);
     M._lua_pushcclosure(L, this.tickPtr, 0);
@@ -396,7 +406,17 @@ class Engine implements EchoLua {
   private errorText(idx: number): string {
     const t = this.M._lua_type(this.L, idx);
     if (t === LUA_TSTRING || t === LUA_TNUMBER) return this.str(idx);
-    const names = ['nil', 'boolean', 'userdata', 'number', 'string', 'table', 'function', 'userdata', 'thread'];
+    const names = [
+      'nil',
+      'boolean',
+      'userdata',
+      'number',
+      'string',
+      'table',
+      'function',
+      'userdata',
+      'thread',
+    ];
     return `(error object is a ${names[t] ?? 'value'})`;
   }
 
@@ -405,6 +425,7 @@ class Engine implements EchoLua {
   }
 
   private beginMetering(): void {
+    this.M._lua_sethook(this.L, this.hookPtr, MASK_COUNT, HOOK_CHUNK);
     this.metering = true;
     this.evIndex = -1;
     this.evInstr = 0;
@@ -547,9 +568,7 @@ class Engine implements EchoLua {
         data: { path: '$.events', reason: 'is not an array', side: 'input' },
       });
     }
-    const T=(globalThis as any).__T ??= {src:0,load:0,dec:0,run:0,fin:0}; let t=performance.now(); const tt=()=>{const n=performance.now(); const d=n-t; t=n; return d;};
     const src = batchChunk(state, events);
-    T.src+=tt();
     const M = this.M;
     const L = this.L;
     M._lua_settop(L, 0);
@@ -558,12 +577,10 @@ class Engine implements EchoLua {
       M._lua_rawgeti(L, REGISTRY, ref);
       this.memRefused = false;
       let st = this.loadChunk(src, 'echolua-batch');
-      T.load+=tt();
       if (st === LUA_OK) {
         M._lua_pushlightuserdata(L, 0);
         st = M._lua_pcallk(L, 1, 3, 0, 0, 0);
       }
-      T.dec+=tt();
       if (st !== LUA_OK) {
         const msg = this.errorText(-1);
         if (st === LUA_ERRMEM || this.memRefused) {
@@ -577,7 +594,6 @@ class Engine implements EchoLua {
       this.beginMetering();
       st = M._lua_pcallk(L, 4, 1, 0, 0, 0);
       this.endMetering();
-      T.run+=tt();
       if (st !== LUA_OK) throw this.failure(st, fold, 'run');
       const fuelUsed = this.fuelTotal;
       this.pushDriver('finish');
@@ -591,9 +607,8 @@ class Engine implements EchoLua {
         }
         throw new GatosError('GATOS_E_INTERNAL', `EchoLua: encoding the state failed: ${this.errorText(-1)}`);
       }
-      if (M._lua_type(L, 2) !== LUA_TSTRING) throw outputStateError(this.str(4), this.str(3));
+      if (M._lua_type(L, 2) !== LUA_TSTRING) throw outputStateError(fold, this.str(4), this.str(3));
       const [outState, logs] = JSON.parse(this.str(2)) as [FoldValue, [number, string][]];
-      T.fin+=tt();
       return { state: outState, fuelUsed, logs: logs.map(([event, message]) => ({ event, message })) };
     } finally {
       M._lua_settop(L, 0);
@@ -627,7 +642,9 @@ export async function createEchoLua(opts: EchoLuaOptions): Promise<EchoLua> {
     throw optionsError(`EchoLua: fuel must be a positive safe integer, got ${String(opts.fuel)}`);
   }
   if (!Number.isSafeInteger(opts.memoryBytes) || opts.memoryBytes < MIN_MEMORY) {
-    throw optionsError(`EchoLua: memoryBytes must be an integer ≥ ${MIN_MEMORY}, got ${String(opts.memoryBytes)}`);
+    throw optionsError(
+      `EchoLua: memoryBytes must be an integer ≥ ${MIN_MEMORY}, got ${String(opts.memoryBytes)}`,
+    );
   }
   // One wasm instance per engine: the Lua state lands at the same address in every process, which (with the
   // pinned clock) fixes the string-hash seed.

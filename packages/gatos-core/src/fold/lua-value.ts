@@ -44,7 +44,8 @@ const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 function pathText(path: readonly (string | number)[]): string {
   let s = '$';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : LUA_NAME.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`;
+  for (const p of path)
+    s += typeof p === 'number' ? `[${p}]` : LUA_NAME.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`;
   return s;
 }
 
@@ -140,7 +141,8 @@ class LiteralWriter {
         if (LUA_NAME.test(k) && !LUA_KEYWORDS.has(k)) this.out += k;
         else {
           const lit = luaStringLiteral(k);
-          if (lit === undefined) throw stateError(this.path, 'is under a key that is not well-formed Unicode');
+          if (lit === undefined)
+            throw stateError(this.path, 'is under a key that is not well-formed Unicode');
           this.out += `[${lit}]`;
         }
         this.out += '=';
@@ -160,30 +162,87 @@ class LiteralWriter {
   }
 }
 
+/** Thrown by the fast writer; the explaining pass then finds the path and the reason. */
+const INVALID: unique symbol = Symbol('invalid');
+
+const keyCache = new Map<string, string>();
+const KEY_CACHE_MAX = 4096;
+
+/** `k=` or `["k"]=` for a table constructor; throws INVALID for keys that are not well-formed Unicode. */
+function keyText(k: string): string {
+  let t = keyCache.get(k);
+  if (t !== undefined) return t;
+  if (LUA_NAME.test(k) && !LUA_KEYWORDS.has(k)) t = `${k}=`;
+  else {
+    const lit = luaStringLiteral(k);
+    if (lit === undefined) throw INVALID;
+    t = `[${lit}]=`;
+  }
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+  keyCache.set(k, t);
+  return t;
+}
+
+/** The Lua constructor text of `v` (fast path: no path tracking; cycles end at MAX_DEPTH). */
+function literal(v: unknown, depth: number): string {
+  switch (typeof v) {
+    case 'string': {
+      if (PLAIN_STRING.test(v)) return `"${v}"`;
+      const lit = luaStringLiteral(v);
+      if (lit === undefined) throw INVALID;
+      return lit;
+    }
+    case 'number':
+      if (Number.isSafeInteger(v) && (v !== 0 || 1 / v > 0)) return String(v);
+      throw INVALID;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'N';
+      if (depth >= MAX_DEPTH) throw INVALID;
+      let s = '{';
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) s += `${literal(v[i], depth + 1)},`;
+        return `${s}}`;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) throw INVALID;
+      const rec = v as Record<string, unknown>;
+      for (const k of Object.keys(rec)) s += `${keyText(k)}${literal(rec[k], depth + 1)},`;
+      return `${s}}`;
+    }
+    default:
+      throw INVALID;
+  }
+}
+
 /**
  * The Lua chunk that rebuilds `state` and `events` inside the VM: `local N=... return S,{E1,...},n`, where
  * `N` (the chunk's argument) is the `null` sentinel. Throws `GATOS_E_FOLD_STATE` (data.side = 'input') when a
  * value is not exchangeable.
  */
 export function batchChunk(state: unknown, events: readonly unknown[]): string {
-  const w = new LiteralWriter();
-  w.out = 'local N=... return ';
-  w.at('state').value(state, 0);
-  w.out += ',{';
-  for (let i = 0; i < events.length; i++) {
-    w.at('events', i).value(events[i], 0);
-    w.out += ',';
+  try {
+    let s = `local N=... return ${literal(state, 0)},{`;
+    for (let i = 0; i < events.length; i++) s += `${literal(events[i], 0)},`;
+    return `${s}},${events.length}`;
+  } catch (e) {
+    if (e !== INVALID) throw e;
   }
-  w.out += `},${events.length}`;
-  return w.out;
+  // Explain: the slow writer tracks the path and throws the detailed error.
+  const w = new LiteralWriter();
+  w.at('state').value(state, 0);
+  for (let i = 0; i < events.length; i++) w.at('events', i).value(events[i], 0);
+  /* c8 ignore next */
+  throw new GatosError('GATOS_E_INTERNAL', 'EchoLua: a batch value was rejected without a reason');
 }
 
 /** A `GATOS_E_FOLD_STATE` error for a value the fold left in its state (path as reported by the prelude). */
-export function outputStateError(path: string, why: string): GatosError {
-  return new GatosError('GATOS_E_FOLD_STATE', `the fold state value at ${path} ${why}`, {
-    data: { path, reason: why, side: 'output' },
+export function outputStateError(fold: string, path: string, why: string): GatosError {
+  return new GatosError('GATOS_E_FOLD_STATE', `${fold}: the fold state value at ${path} ${why}`, {
+    data: { fold, path, reason: why, side: 'output' },
     hint:
-      'A fold state holds nil-free data: null, booleans, integers within ±(2^53−1), UTF-8 strings, arrays (keys 1..n) ' +
-      'and string-keyed tables, each table once; see spec/echolua.md "Values".',
+      'A fold state holds null, booleans, integers within ±(2^53−1), UTF-8 strings, arrays (keys 1..n) and ' +
+      'string-keyed tables, each table once; see spec/echolua.md "Values".',
   });
 }

@@ -1,0 +1,5 @@
+-- A function cannot be stored.
+function fold(state, event)
+  state.f = fold
+  return state
+end

@@ -1,0 +1,5 @@
+-- Uses a random number generator.
+function fold(state, event)
+  state.roll = math.random(6)
+  return state
+end
