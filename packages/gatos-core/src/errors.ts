@@ -155,9 +155,18 @@ export const ErrorCodes = {
     ExitStatus.verify,
     'A state checkpoint commit is malformed or disagrees with its files or its proof.',
   ],
-  GATOS_E_FOLD_HISTORY: [ExitStatus.verify, 'A journal no longer contains the head a checkpoint folded (history was rewritten).'],
-  GATOS_E_FOLD_DIVERGED: [ExitStatus.verify, 'Re-folding history gives a different state than the checkpoint claims.'],
-  GATOS_E_STATE_NOT_FOUND: [ExitStatus.notFound, 'The namespace has no state checkpoint yet; run `git gatos fold`.'],
+  GATOS_E_FOLD_HISTORY: [
+    ExitStatus.verify,
+    'A journal no longer contains the head a checkpoint folded (history was rewritten).',
+  ],
+  GATOS_E_FOLD_DIVERGED: [
+    ExitStatus.verify,
+    'Re-folding history gives a different state than the checkpoint claims.',
+  ],
+  GATOS_E_STATE_NOT_FOUND: [
+    ExitStatus.notFound,
+    'The namespace has no state checkpoint yet; run `git gatos fold`.',
+  ],
   GATOS_E_DETERMINISM: [ExitStatus.verify, 'Folds in different environments gave different results.'],
 } as const satisfies Record<string, readonly [number, string]>;
 

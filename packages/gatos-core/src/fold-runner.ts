@@ -80,10 +80,14 @@ export async function pendingEvents(
         list = await readJournal(objects, journalRef(ns, j.actor), j.head, prev?.head ?? null);
       } catch (e) {
         if (e instanceof GatosError && e.code === 'GATOS_E_CURSOR') {
-          throw new GatosError('GATOS_E_FOLD_HISTORY', `journal of ${j.actor} no longer contains the folded head`, {
-            data: { actor: j.actor, folded: prev?.head, head: j.head },
-            hint: 'Journals are append-only; a rewritten journal cannot be folded on top of its old checkpoint.',
-          });
+          throw new GatosError(
+            'GATOS_E_FOLD_HISTORY',
+            `journal of ${j.actor} no longer contains the folded head`,
+            {
+              data: { actor: j.actor, folded: prev?.head, head: j.head },
+              hint: 'Journals are append-only; a rewritten journal cannot be folded on top of its old checkpoint.',
+            },
+          );
         }
         throw e;
       }
@@ -93,9 +97,13 @@ export async function pendingEvents(
   }
   for (const actor of from.keys()) {
     if (!to.some((j) => j.actor === actor)) {
-      throw new GatosError('GATOS_E_FOLD_HISTORY', `journal of ${actor} disappeared since the last checkpoint`, {
-        data: { actor },
-      });
+      throw new GatosError(
+        'GATOS_E_FOLD_HISTORY',
+        `journal of ${actor} disappeared since the last checkpoint`,
+        {
+          data: { actor },
+        },
+      );
     }
   }
   return { events: mergeJournals(lists), journals };
@@ -144,6 +152,8 @@ export interface FoldNamespaceOptions {
   policyRoot?: string;
   /** Compute the checkpoint but write nothing (for determinism checks). */
   dryRun?: boolean;
+  /** Ignore earlier checkpoints: fold the whole history from {@link INITIAL_STATE} into a root checkpoint. */
+  fromScratch?: boolean;
 }
 
 /** What {@link foldNamespace} did. */
@@ -166,9 +176,13 @@ export async function foldNamespace(opts: FoldNamespaceOptions): Promise<FoldOut
   const { objects, refs, ns } = opts;
   const ref = stateRef(ns);
   for (let attempt = 0; attempt < 16; attempt++) {
-    const prevOid = await refs.read(ref);
+    const headOid = await refs.read(ref);
+    const prevOid = opts.fromScratch ? null : headOid;
     const prev = prevOid ? await readCheckpoint(objects, prevOid) : null;
-    const source = opts.foldSource ?? prev?.foldSource;
+    const source =
+      opts.foldSource ??
+      prev?.foldSource ??
+      (opts.fromScratch && headOid ? (await readCheckpoint(objects, headOid)).foldSource : undefined);
     if (source === undefined) {
       throw new GatosError('GATOS_E_USAGE', `namespace ${ns} has no checkpoint yet: name the fold source`, {
         hint: 'git gatos fold <ns> --fold reducer.lua',
@@ -176,11 +190,25 @@ export async function foldNamespace(opts: FoldNamespaceOptions): Promise<FoldOut
     }
     const sameFold = prev !== null && foldRoot(source) === prev.foldRoot;
     const from = new Map<string, { head: Oid; events: number }>();
-    if (prev && sameFold) for (const j of prev.predicate.journals) from.set(j.actor, { head: j.head, events: j.events });
+    if (prev && sameFold)
+      for (const j of prev.predicate.journals) from.set(j.actor, { head: j.head, events: j.events });
     const { events, journals } = await pendingEvents(objects, ns, from, await listJournals(refs, ns));
     const policyRoot = opts.policyRoot ?? NO_POLICY_ROOT;
-    if (prev && sameFold && events.length === 0 && prev.policyRoot === policyRoot && prev.engine === opts.engine) {
-      return { ref, advanced: false, checkpoint: prevOid!, stateRoot: prev.stateRoot, folded: 0, fuelUsed: 0 };
+    if (
+      prev &&
+      sameFold &&
+      events.length === 0 &&
+      prev.policyRoot === policyRoot &&
+      prev.engine === opts.engine
+    ) {
+      return {
+        ref,
+        advanced: false,
+        checkpoint: prevOid!,
+        stateRoot: prev.stateRoot,
+        folded: 0,
+        fuelUsed: 0,
+      };
     }
     const fold = await opts.loadFold(source);
     let folded: { state: JsonValue; fuelUsed: number };
@@ -205,7 +233,7 @@ export async function foldNamespace(opts: FoldNamespaceOptions): Promise<FoldOut
     const envelope = signProofOfFold(statement, opts.signer);
     const result = checkpointCommit({ envelope, state: folded.state, stateBytes: bytes, foldSource: source });
     if (!opts.dryRun) await objects.put(result.objects);
-    if (opts.dryRun || (await refs.cas({ ref, expect: prevOid, next: result.commit.oid }))) {
+    if (opts.dryRun || (await refs.cas({ ref, expect: headOid, next: result.commit.oid }))) {
       return {
         ref,
         advanced: !opts.dryRun,

@@ -33,7 +33,11 @@ export interface FoldVerifyReport {
 }
 
 /** The first path (as a list of keys) where two values differ, or null when equal. */
-export function firstDifference(a: unknown, b: unknown, path: (string | number)[] = []): (string | number)[] | null {
+export function firstDifference(
+  a: unknown,
+  b: unknown,
+  path: (string | number)[] = [],
+): (string | number)[] | null {
   if (a === b) return null;
   if (Array.isArray(a) && Array.isArray(b)) {
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
@@ -45,7 +49,10 @@ export function firstDifference(a: unknown, b: unknown, path: (string | number)[
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
     for (const k of keys) {
-      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [...path, k]);
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [
+        ...path,
+        k,
+      ]);
       if (d) return d;
     }
     return null;
@@ -149,7 +156,8 @@ async function refold(
     });
   }
   const from = new Map<string, { head: Oid; events: number }>();
-  if (incremental && prev) for (const j of prev.predicate.journals) from.set(j.actor, { head: j.head, events: j.events });
+  if (incremental && prev)
+    for (const j of prev.predicate.journals) from.set(j.actor, { head: j.head, events: j.events });
   const { events, journals } = await pendingEvents(opts.objects, p.ns, from, p.journals);
   // Every folded event must be a valid, signed event of its journal at its position.
   const parents = new Map<string, Oid | null>();
@@ -161,12 +169,18 @@ async function refold(
     list.forEach((e, i) => {
       for (const prob of checkEvent(e, (from.get(actor)?.events ?? 0) + i, parent, opts.trust)) {
         const code = prob.code as 'GATOS_E_SIG_INVALID';
-        add(new GatosError(code, `event ${e.cid} (${actor} #${prob.index}): ${prob.message}`, { data: { event: e.cid, commit: e.commit } }));
+        add(
+          new GatosError(code, `event ${e.cid} (${actor} #${prob.index}): ${prob.message}`, {
+            data: { event: e.cid, commit: e.commit },
+          }),
+        );
       }
       parent = e.commit;
     });
   }
-  const countMismatch = journals.find((j) => p.journals.find((x) => x.actor === j.actor)?.events !== j.events);
+  const countMismatch = journals.find(
+    (j) => p.journals.find((x) => x.actor === j.actor)?.events !== j.events,
+  );
   if (countMismatch) {
     add(
       new GatosError('GATOS_E_PROOF_MISMATCH', `journal ${countMismatch.actor}: event count differs`, {
@@ -177,7 +191,11 @@ async function refold(
   if (p.event_range.count !== events.length || (events[0]?.cid ?? null) !== p.event_range.first) {
     add(
       new GatosError('GATOS_E_PROOF_MISMATCH', 'event_range does not match the events between the heads', {
-        data: { field: 'event_range', expected: p.event_range, actual: { count: events.length, first: events[0]?.cid ?? null } },
+        data: {
+          field: 'event_range',
+          expected: p.event_range,
+          actual: { count: events.length, first: events[0]?.cid ?? null },
+        },
       }),
     );
   }

@@ -26,7 +26,13 @@ export * from './state-root.js';
 export * from './proof-of-fold.js';
 export * from './fold/echolua.js';
 export * from './fold/echolua-identity.js';
-export { FORBIDDEN_GLOBALS, FORBIDDEN_MEMBERS, lintFindings, lintFold, tokenizeLua } from './fold/echolua-lint.js';
+export {
+  FORBIDDEN_GLOBALS,
+  FORBIDDEN_MEMBERS,
+  lintFindings,
+  lintFold,
+  tokenizeLua,
+} from './fold/echolua-lint.js';
 export type { LintFinding, LuaToken } from './fold/echolua-lint.js';
 export type { FoldEvent, FoldValue } from './fold/lua-value.js';
 export * from './fold-runner.js';

@@ -7,7 +7,13 @@ import { type Oid, ZERO_OID } from './git-object.js';
 import type { ObjectStore } from './object-store.js';
 import { eventCid } from './event-cid.js';
 import { verifyEventSignature } from './event-signature.js';
-import { type JournalEvent, type LoadedEventCommit, eventCommitObjects, loadEventCommits, parseEventCommit } from './journal.js';
+import {
+  type JournalEvent,
+  type LoadedEventCommit,
+  eventCommitObjects,
+  loadEventCommits,
+  parseEventCommit,
+} from './journal.js';
 import { parseJournalRef } from './ref-layout.js';
 import type { TrustSet } from './trust-registry.js';
 

@@ -93,11 +93,15 @@ function buildParser(args: string[], selected: CommandModule | undefined, io: Cl
     groups.add(group);
     const children = COMMANDS.filter((c) => c.words[0] === group && inGroup(c));
     const hasDefault = children.some((c) => c.usage.startsWith('$0'));
-    y = y.command(hasDefault ? group : `${group} <command>`, GROUPS[group] ?? group, (sub: Argv<GlobalArgs>) => {
-      let s = hasDefault ? sub : sub.demandCommand(1, `Name a ${group} command.`);
-      for (const child of children) s = attach(child, s);
-      return s;
-    }) as unknown as Argv<GlobalArgs>;
+    y = y.command(
+      hasDefault ? group : `${group} <command>`,
+      GROUPS[group] ?? group,
+      (sub: Argv<GlobalArgs>) => {
+        let s = hasDefault ? sub : sub.demandCommand(1, `Name a ${group} command.`);
+        for (const child of children) s = attach(child, s);
+        return s;
+      },
+    ) as unknown as Argv<GlobalArgs>;
   }
   void io;
   return y;

@@ -13,8 +13,15 @@ interface VerifyArgs {
 const mod: CommandModule<VerifyArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .positional('state-ref', { type: 'string', demandOption: true, describe: 'refs/gatos/state/<ns>, or just <ns>' })
-      .example('git gatos fold verify refs/gatos/state/lab', 'Verify the whole chain') as unknown as Argv<VerifyArgs>,
+      .positional('state-ref', {
+        type: 'string',
+        demandOption: true,
+        describe: 'refs/gatos/state/<ns>, or just <ns>',
+      })
+      .example(
+        'git gatos fold verify refs/gatos/state/lab',
+        'Verify the whole chain',
+      ) as unknown as Argv<VerifyArgs>,
   handler: async (argv, io) =>
     withContext(io, async ({ objects, refs }) => {
       const arg = argv['state-ref'];
@@ -29,8 +36,11 @@ const mod: CommandModule<VerifyArgs> = {
         const human = report.checkpoints.map(
           (c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.oid.slice(0, 12)} ${c.stateRoot} (${c.events} events)`,
         );
-        for (const p of report.problems) human.push(`     ${p.checkpoint.slice(0, 12)} ${p.code}: ${p.message}`);
-        human.push(report.ok ? `verified ${report.checkpoints.length} checkpoints of ${ref}` : 'verification FAILED');
+        for (const p of report.problems)
+          human.push(`     ${p.checkpoint.slice(0, 12)} ${p.code}: ${p.message}`);
+        human.push(
+          report.ok ? `verified ${report.checkpoints.length} checkpoints of ${ref}` : 'verification FAILED',
+        );
         return {
           json: { ...report, ref },
           human,

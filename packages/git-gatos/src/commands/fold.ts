@@ -13,17 +13,37 @@ interface FoldArgs {
   fold?: string;
   actor?: string;
   'dry-run': boolean;
+  'from-scratch': boolean;
 }
 
 const mod: CommandModule<FoldArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
       .positional('ns', { type: 'string', demandOption: true, describe: 'Namespace' })
-      .option('fold', { type: 'string', describe: 'Lua fold source (default: the one of the last checkpoint)' })
-      .option('actor', { type: 'string', describe: 'Who signs the Proof-of-Fold (a registered key, e.g. service:folder)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'Compute the checkpoint and proof, write nothing' })
+      .option('fold', {
+        type: 'string',
+        describe: 'Lua fold source (default: the one of the last checkpoint)',
+      })
+      .option('actor', {
+        type: 'string',
+        describe: 'Who signs the Proof-of-Fold (a registered key, e.g. service:folder)',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'Compute the checkpoint and proof, write nothing',
+      })
+      .option('from-scratch', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Fold the whole history from the initial state (a root checkpoint), ignoring earlier checkpoints',
+      })
       .example('git gatos fold lab --fold reducer.lua', 'First fold of namespace lab')
-      .example('git gatos fold lab', 'Fold what is new since the last checkpoint') as unknown as Argv<FoldArgs>,
+      .example(
+        'git gatos fold lab',
+        'Fold what is new since the last checkpoint',
+      ) as unknown as Argv<FoldArgs>,
   handler: async (argv, io) =>
     withContext(io, async ({ objects, refs }) => {
       const config = await requireRepoConfig(objects, refs);
@@ -44,6 +64,7 @@ const mod: CommandModule<FoldArgs> = {
           ...(foldSource === undefined ? {} : { foldSource }),
           signer: dsseSignerOf(key),
           dryRun: argv['dry-run'],
+          fromScratch: argv['from-scratch'],
         });
         const json = {
           ok: true,
@@ -58,8 +79,8 @@ const mod: CommandModule<FoldArgs> = {
         const human = argv['dry-run']
           ? `dry run: checkpoint ${out.checkpoint} state ${out.stateRoot} (${out.folded} events, nothing written)`
           : out.advanced
-          ? `${out.ref} ${out.checkpoint.slice(0, 12)}: folded ${out.folded} events → ${out.stateRoot}`
-          : `${out.ref} is up to date (${out.stateRoot})`;
+            ? `${out.ref} ${out.checkpoint.slice(0, 12)}: folded ${out.folded} events → ${out.stateRoot}`
+            : `${out.ref} is up to date (${out.stateRoot})`;
         return { json, human };
       } finally {
         engine.close();

@@ -16,16 +16,23 @@ const mod: CommandModule<ShowArgs> = {
       .positional('ns', { type: 'string', demandOption: true, describe: 'Namespace' })
       .option('at', { type: 'string', describe: 'A checkpoint commit (any revision git understands)' })
       .example('git gatos state show lab', 'Current state')
-      .example('git gatos state show lab --at refs/gatos/state/lab~2', 'An older checkpoint') as unknown as Argv<ShowArgs>,
+      .example(
+        'git gatos state show lab --at refs/gatos/state/lab~2',
+        'An older checkpoint',
+      ) as unknown as Argv<ShowArgs>,
   handler: async (argv, io) =>
     withContext(io, async ({ repo, objects, refs }) => {
       const ref = stateRef(argv.ns);
       let oid = await refs.read(ref);
       if (argv.at !== undefined) {
         try {
-          oid = (await runGit(repo.gitDir, ['rev-parse', '--verify', '--quiet', `${argv.at}^{commit}`])).toString().trim();
+          oid = (await runGit(repo.gitDir, ['rev-parse', '--verify', '--quiet', `${argv.at}^{commit}`]))
+            .toString()
+            .trim();
         } catch {
-          throw new GatosError('GATOS_E_STATE_NOT_FOUND', `no checkpoint at ${argv.at}`, { data: { at: argv.at } });
+          throw new GatosError('GATOS_E_STATE_NOT_FOUND', `no checkpoint at ${argv.at}`, {
+            data: { at: argv.at },
+          });
         }
       }
       if (!oid) {

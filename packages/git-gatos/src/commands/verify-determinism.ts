@@ -29,9 +29,17 @@ const ENVIRONMENTS = [
 
 const BIN = fileURLToPath(new URL('../../bin/git-gatos', import.meta.url));
 
-function runOnce(args: string[], cwd: string, env: NodeJS.ProcessEnv, umask: string): Promise<{ code: number; out: string; err: string }> {
+function runOnce(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  umask: string,
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, BIN, ...args], { cwd, env });
+    const child = spawn('sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, BIN, ...args], {
+      cwd,
+      env,
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -47,7 +55,10 @@ const mod: CommandModule<DetArgs> = {
       .option('n', { type: 'number', default: 5, describe: 'How many fresh processes' })
       .option('fold', { type: 'string', describe: 'Fold source (default: the last checkpoint’s)' })
       .option('actor', { type: 'string', describe: 'Who signs the proofs' })
-      .example('git gatos verify-determinism lab --n 5', 'Five processes, five environments') as unknown as Argv<DetArgs>,
+      .example(
+        'git gatos verify-determinism lab --n 5',
+        'Five processes, five environments',
+      ) as unknown as Argv<DetArgs>,
   handler: async (argv, io) => {
     if (!Number.isSafeInteger(argv.n) || argv.n < 2 || argv.n > 64) {
       throw new GatosError('GATOS_E_USAGE', '--n must be between 2 and 64');
@@ -69,22 +80,51 @@ const mod: CommandModule<DetArgs> = {
       const e = ENVIRONMENTS[i % ENVIRONMENTS.length]!;
       const cwd = await mkdtemp(join(tmpdir(), 'gatos-det-'));
       try {
-        const args = ['-C', top, 'fold', argv.ns, '--dry-run', '--json', ...foldArg, ...(argv.actor ? ['--actor', argv.actor] : [])];
-        const r = await runOnce(args, cwd, { ...io.env, TZ: e.TZ, LC_ALL: e.LC_ALL, LANG: e.LC_ALL }, e.umask);
+        const args = [
+          '-C',
+          top,
+          'fold',
+          argv.ns,
+          '--dry-run',
+          '--from-scratch',
+          '--json',
+          ...foldArg,
+          ...(argv.actor ? ['--actor', argv.actor] : []),
+        ];
+        const r = await runOnce(
+          args,
+          cwd,
+          { ...io.env, TZ: e.TZ, LC_ALL: e.LC_ALL, LANG: e.LC_ALL },
+          e.umask,
+        );
         if (r.code !== 0) {
-          throw new GatosError('GATOS_E_DETERMINISM', `run ${i + 1} failed: ${r.err.trim() || r.out.trim()}`, {
-            data: { run: i + 1, env: e },
-          });
+          throw new GatosError(
+            'GATOS_E_DETERMINISM',
+            `run ${i + 1} failed: ${r.err.trim() || r.out.trim()}`,
+            {
+              data: { run: i + 1, env: e },
+            },
+          );
         }
         const j = JSON.parse(r.out);
-        runs.push({ run: i + 1, ...e, cwd, state_root: j.state_root, checkpoint: j.checkpoint, proof_digest: j.proof_digest });
+        runs.push({
+          run: i + 1,
+          ...e,
+          cwd,
+          state_root: j.state_root,
+          checkpoint: j.checkpoint,
+          proof_digest: j.proof_digest,
+        });
       } finally {
         await rm(cwd, { recursive: true, force: true });
       }
     }
     const key = (r: (typeof runs)[number]) => `${r.state_root} ${r.checkpoint} ${r.proof_digest}`;
     const ok = runs.every((r) => key(r) === key(runs[0]!));
-    const human = runs.map((r) => `run ${r.run} TZ=${r.TZ} LC_ALL=${r.LC_ALL} umask=${r.umask}: ${r.state_root} ${r.checkpoint.slice(0, 12)}`);
+    const human = runs.map(
+      (r) =>
+        `run ${r.run} TZ=${r.TZ} LC_ALL=${r.LC_ALL} umask=${r.umask}: ${r.state_root} ${r.checkpoint.slice(0, 12)}`,
+    );
     human.push(ok ? `all ${runs.length} runs agree` : 'runs DISAGREE');
     return { json: { ok, runs }, human, exitCode: ok ? 0 : ErrorCodes.GATOS_E_DETERMINISM[0] };
   },
