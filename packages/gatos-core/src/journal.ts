@@ -255,7 +255,7 @@ export function parseEventCommit(ref: string, c: ParsedCommit, blob: Uint8Array)
   const trailers = parseTrailers(c.message);
   const one = (k: string): string => {
     const v = trailers.get(k);
-    if (!v || v.length !== 1) throw broken(c.oid, `needs exactly one ${k} trailer`);
+    if (v?.length !== 1) throw broken(c.oid, `needs exactly one ${k} trailer`);
     return v[0]!;
   };
   let envelope: EventEnvelope;
