@@ -79,7 +79,6 @@ export interface EchoLua {
 const MASK_COUNT = 8;
 const HOOK_CHUNK = 1 << 24;
 const LUA_OK = 0;
-const LUA_ERRSYNTAX = 3;
 const LUA_ERRMEM = 4;
 const LUA_TNUMBER = 3;
 const LUA_TSTRING = 4;
@@ -515,15 +514,16 @@ class Engine implements EchoLua {
     if (st !== LUA_OK) {
       const msg = this.errorText(-1);
       M._lua_settop(L, 0);
-      if (st === LUA_ERRSYNTAX) {
-        const line = /:(\d+): /.exec(msg);
-        throw new GatosError('GATOS_E_FOLD_LINT', msg, {
-          data: { line: line ? Number(line[1]) : null, name: null, message: msg },
-          hint: 'The fold source is not valid Lua 5.4.',
+      if (st === LUA_ERRMEM) {
+        throw new GatosError('GATOS_E_FOLD_MEMORY', `${label}: compiling the fold exceeds memoryBytes`, {
+          data: { fold: label, phase: 'load', event: null, memoryBytes: this.cap },
         });
       }
-      throw new GatosError('GATOS_E_FOLD_MEMORY', `${label}: compiling the fold exceeds memoryBytes`, {
-        data: { fold: label, phase: 'load', event: null, memoryBytes: this.cap },
+      // LUA_ERRSYNTAX, or LUA_ERRRUN for "C stack overflow" (too many nested syntax levels).
+      const line = /:(\d+): /.exec(msg);
+      throw new GatosError('GATOS_E_FOLD_LINT', msg.startsWith(`${label}:`) ? msg : `${label}: ${msg}`, {
+        data: { line: line ? Number(line[1]) : null, name: null, message: msg },
+        hint: 'The fold source is not valid Lua 5.4 (or nests too deeply).',
       });
     }
     if (M._lua_pcallk(L, 1, 1, 0, 0, 0) !== LUA_OK) {

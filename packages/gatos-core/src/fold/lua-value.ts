@@ -70,24 +70,24 @@ export function luaStringLiteral(s: string): string | undefined {
   );
 }
 
-class LiteralWriter {
-  out = '';
+/** The slow validating pass: walks a value with its path and throws the first problem as GATOS_E_FOLD_STATE. */
+class Explainer {
   private readonly path: (string | number)[] = [];
   private readonly open = new Set<object>();
 
+  constructor(...at: (string | number)[]) {
+    this.path.push(...at);
+  }
+
   value(v: unknown, depth: number): void {
     switch (typeof v) {
-      case 'string': {
-        const lit = luaStringLiteral(v);
-        if (lit === undefined) throw stateError(this.path, 'is a string that is not well-formed Unicode');
-        this.out += lit;
-        return;
-      }
-      case 'number':
-        if (Number.isSafeInteger(v) && !Object.is(v, -0)) {
-          this.out += String(v);
-          return;
+      case 'string':
+        if (luaStringLiteral(v) === undefined) {
+          throw stateError(this.path, 'is a string that is not well-formed Unicode');
         }
+        return;
+      case 'number':
+        if (Number.isSafeInteger(v) && !Object.is(v, -0)) return;
         throw stateError(
           this.path,
           Number.isNaN(v)
@@ -101,14 +101,9 @@ class LiteralWriter {
                   : 'is not an integer',
         );
       case 'boolean':
-        this.out += v ? 'true' : 'false';
         return;
       case 'object':
-        if (v === null) {
-          this.out += 'N';
-          return;
-        }
-        this.table(v, depth);
+        if (v !== null) this.table(v, depth);
         return;
       default:
         throw stateError(this.path, `is ${typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`}`);
@@ -120,45 +115,28 @@ class LiteralWriter {
     if (this.open.has(v)) throw stateError(this.path, 'is cyclic');
     this.open.add(v);
     if (Array.isArray(v)) {
-      this.out += '{';
       for (let i = 0; i < v.length; i++) {
         this.path.push(i);
         this.value(v[i], depth + 1);
         this.path.pop();
-        this.out += ',';
       }
-      this.out += '}';
     } else {
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) {
         const name = (v as { constructor?: { name?: string } }).constructor?.name ?? 'object';
         throw stateError(this.path, `is a ${name}, not plain data`);
       }
-      this.out += '{';
       const rec = v as Record<string, unknown>;
       for (const k of Object.keys(rec)) {
         this.path.push(k);
-        if (LUA_NAME.test(k) && !LUA_KEYWORDS.has(k)) this.out += k;
-        else {
-          const lit = luaStringLiteral(k);
-          if (lit === undefined)
-            throw stateError(this.path, 'is under a key that is not well-formed Unicode');
-          this.out += `[${lit}]`;
+        if (luaStringLiteral(k) === undefined) {
+          throw stateError(this.path, 'is under a key that is not well-formed Unicode');
         }
-        this.out += '=';
         this.value(rec[k], depth + 1);
         this.path.pop();
-        this.out += ',';
       }
-      this.out += '}';
     }
     this.open.delete(v);
-  }
-
-  at(...p: (string | number)[]): this {
-    this.path.length = 0;
-    this.path.push(...p);
-    return this;
   }
 }
 
@@ -229,10 +207,9 @@ export function batchChunk(state: unknown, events: readonly unknown[]): string {
   } catch (e) {
     if (e !== INVALID) throw e;
   }
-  // Explain: the slow writer tracks the path and throws the detailed error.
-  const w = new LiteralWriter();
-  w.at('state').value(state, 0);
-  for (let i = 0; i < events.length; i++) w.at('events', i).value(events[i], 0);
+  // Explain: the slow pass tracks the path and throws the detailed error.
+  new Explainer('state').value(state, 0);
+  for (let i = 0; i < events.length; i++) new Explainer('events', i).value(events[i], 0);
   /* c8 ignore next */
   throw new GatosError('GATOS_E_INTERNAL', 'EchoLua: a batch value was rejected without a reason');
 }

@@ -218,7 +218,10 @@ describe('values', () => {
       reason: 'is cyclic',
     });
     let deep: FoldValue = 1;
-    for (let i = 0; i < 101; i++) deep = [deep];
+    for (let i = 0; i < 100; i++) deep = [deep];
+    expect(await roundTrip(deep)).toEqual(deep);
+    expect((await runFold(identity, deep, [])).state).toEqual(deep);
+    deep = [deep];
     expect((await failure(() => runFold(identity, deep, []))).data['reason']).toBe(
       'nests deeper than 100 levels',
     );
@@ -400,6 +403,8 @@ describe('engine', () => {
     const f = await failure(() => echo.loadFold('function fold(s, e)\n  return s +\nend', 'broken'));
     expect(f.code).toBe('GATOS_E_FOLD_LINT');
     expect(f.data['line']).toBe(3);
+    const deep = `function fold(s, e) return ${'('.repeat(1000)}1${')'.repeat(1000)} end`;
+    expect((await failure(() => echo.loadFold(deep, 'deep'))).code).toBe('GATOS_E_FOLD_LINT');
   });
 
   it('tracks memory, refuses use after unload and close', async () => {
