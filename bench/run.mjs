@@ -18,6 +18,12 @@ import {
   trustedKeyEntry,
   readTrust,
   verifyJournal,
+  createEchoLua,
+  echoLuaEngineId,
+  foldEvents,
+  foldNamespace,
+  verifyFoldChain,
+  PROFILES,
 } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 
@@ -128,6 +134,69 @@ async function journalRepo() {
   return { dir, objects, refs, signer, trust, envelope };
 }
 
+// The reducer both EchoLua and native Lua run: counts per actor and per type, sums a payload field.
+const REDUCER = `function fold(state, event)
+  state.count = (state.count or 0) + 1
+  local bt = state.by_type or {}
+  bt[event.type] = (bt[event.type] or 0) + 1
+  state.by_type = bt
+  state.sum = (state.sum or 0) + event.payload.i
+  return state
+end
+`;
+
+function nativeLuaRate(events) {
+  const dir = tmp();
+  const lit = (v) =>
+    typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' ? String(v) : `{${Object.entries(v).map(([k, x]) => `[${JSON.stringify(k)}]=${lit(x)}`).join(',')}}`;
+  const data = `return {\n${events.map((e) => lit(e)).join(',\n')}\n}\n`;
+  writeFileSync(join(dir, 'events.lua'), data);
+  writeFileSync(
+    join(dir, 'run.lua'),
+    `${REDUCER}\nlocal events = dofile(arg[1])\nlocal t0 = os.clock()\nlocal state = {}\nfor i = 1, #events do state = fold(state, events[i]) end\nlocal t = os.clock() - t0\nio.write(string.format("%d %.6f", state.count, t))\n`,
+  );
+  const r = spawnSync('lua5.4', [join(dir, 'run.lua'), join(dir, 'events.lua')], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const [count, secs] = r.stdout.trim().split(' ');
+  if (Number(count) !== events.length) throw new Error('native lua folded a different count');
+  return events.length / Number(secs);
+}
+
+async function foldBench(j, verifyLimit) {
+  console.log('');
+  const ns = 'bench';
+  const ref = 'refs/gatos/journal/bench/user/bench';
+  const head = await j.refs.read(ref);
+  const events = await readJournal(j.objects, ref, head);
+  const cfg = PROFILES.default;
+  const vm = await createEchoLua({ fuel: cfg.fold.fuel, memoryBytes: cfg.fold.memory_bytes });
+  const fold = await vm.loadFold(REDUCER);
+  const [vmSecs] = await timeAsync(() => foldEvents(fold, {}, events));
+  fold.unload();
+  const native = nativeLuaRate(events.map((e) => ({ type: e.envelope.type, actor: e.envelope.actor, payload: e.envelope.payload })));
+  report(`fold inside EchoLua (${events.length.toLocaleString('en-US')} events)`, events.length / vmSecs, 'events/s', 'native lua5.4', native ?? undefined);
+  if (native === null) console.log('  (lua5.4 not installed: apt-get install lua5.4 for the native limit)');
+  const engine = await echoLuaEngineId();
+  const signer = { keyId: j.signer.keyId, sign: (m) => sign(new Uint8Array(32).fill(7), m) };
+  const loadFold = (src) => vm.loadFold(src);
+  const [e2eSecs, out] = await timeAsync(() =>
+    foldNamespace({ objects: j.objects, refs: j.refs, ns, config: cfg, loadFold, engine, foldSource: REDUCER, signer }),
+  );
+  report(`fold end to end from git (${out.folded.toLocaleString('en-US')} events)`, out.folded / e2eSecs, 'events/s');
+  await appendEvents([j.envelope(N_READ + 1)], { objects: j.objects, refs: j.refs, ns, signer: j.signer });
+  const [oneSecs, one] = await timeAsync(() =>
+    foldNamespace({ objects: j.objects, refs: j.refs, ns, config: cfg, loadFold, engine, signer }),
+  );
+  if (one.folded !== 1) throw new Error('incremental fold folded more than one event');
+  report(`fold 1 new event on a ${N_READ.toLocaleString('en-US')}-event checkpoint`, oneSecs * 1000, 'ms');
+  const trust = await readTrust(j.objects, j.refs);
+  const stateHead = await j.refs.read('refs/gatos/state/bench');
+  const [vSecs, rep] = await timeAsync(() => verifyFoldChain({ objects: j.objects, trust, head: stateHead, loadFold }));
+  if (!rep.ok) throw new Error(`fold verify failed: ${JSON.stringify(rep.problems[0])}`);
+  report(`fold verify (${(N_READ + 1).toLocaleString('en-US')} events, 2 checkpoints)`, (N_READ + 1) / vSecs, 'events/s', 'node:crypto verify', verifyLimit);
+  vm.close();
+}
+
 async function main() {
   console.log(
     `GATOS bench — node ${process.version}, ${new Date().toISOString().slice(0, 10)}${quick ? ' (quick)' : ''}\n`,
@@ -190,6 +259,7 @@ async function main() {
       cv,
     );
   }
+  await foldBench(j, cv);
   await j.objects.close();
   const out = join(import.meta.dirname, 'results.json');
   writeFileSync(out, `${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);
