@@ -35,11 +35,18 @@ run git gatos log lab --limit 3 --after "$next"
 step "Every signature, chain link and commit checked"
 run git gatos event verify lab
 
+step "Fold: a deterministic Lua reducer turns the events into state, with a signed Proof-of-Fold"
+run git gatos key new --actor service:folder
+run git gatos fold lab --fold "$root/examples/lab-notebook/reducer.lua" --actor service:folder
+run git gatos state show lab
+run git gatos verify-determinism lab --n 3 --actor service:folder
+
 step "Distribution is plain git: push refs/gatos/* to the shared repository, clone elsewhere, verify there"
 run git push -q "$work/shared.git" 'refs/gatos/*:refs/gatos/*'
 git init -q "$work/bob" && cd "$work/bob"
 run git fetch -q "$work/shared.git" 'refs/gatos/*:refs/gatos/*'
 run git gatos event verify lab
+run git gatos fold verify refs/gatos/state/lab
 
 step "Tampering is caught: rewrite the last event of a journal with plain git"
 ref=refs/gatos/journal/lab/agent/sensor-1
