@@ -52,7 +52,10 @@ export function goldenEvents(ulidFrom) {
         : kind === 1
           ? ['note', { text: `h\u00e9llo ${i} \u2713` }]
           : kind === 2
-            ? ['set', { key: SET_KEYS[Math.floor(i / 5) % 4], value: { i, even: i % 2 === 0, tags: ['x', i] } }]
+            ? [
+                'set',
+                { key: SET_KEYS[Math.floor(i / 5) % 4], value: { i, even: i % 2 === 0, tags: ['x', i] } },
+              ]
             : kind === 3
               ? ['add', { n: -i }]
               : ['tick', {}];
@@ -164,7 +167,9 @@ export async function generateGolden(core, gitlib, workDir) {
             signer: { actor, keyId: k.key_id, sign: (pos) => core.signEvent(k.seedBytes, pos) },
           },
         );
-        appended.forEach((a, i) => Object.assign(mine[i], { cid: a.cid, commit: a.commit }));
+        appended.forEach((a, i) => {
+          Object.assign(mine[i], { cid: a.cid, commit: a.commit });
+        });
       }
       const signer = keyOf(SIGNER);
       const out = await core.foldNamespace({
@@ -182,7 +187,10 @@ export async function generateGolden(core, gitlib, workDir) {
       const folded = namespaceOrder(events.filter((e) => e.round === round));
       const state = core.stateFromBytes(r.files['state.cbor']);
       const model = goldenModel(namespaceOrder(events.filter((e) => e.round <= round)));
-      check(`round ${round} state equals the JavaScript model`, core.canonicalJson(state) === core.canonicalJson(model));
+      check(
+        `round ${round} state equals the JavaScript model`,
+        core.canonicalJson(state) === core.canonicalJson(model),
+      );
       const p = r.statement.predicate;
       check(
         `round ${round} event_range`,
@@ -191,7 +199,10 @@ export async function generateGolden(core, gitlib, workDir) {
           p.event_range.count === folded.length,
       );
       const statementBytes = core.decodeBase64Strict(core.parseDsse(r.files['proof.dsse.json']).payload);
-      check(`round ${round} statement is canonical`, core.canonicalJson(r.statement) === Buffer.from(statementBytes).toString());
+      check(
+        `round ${round} statement is canonical`,
+        core.canonicalJson(r.statement) === Buffer.from(statementBytes).toString(),
+      );
       checkpoints.push({
         round,
         folded: folded.map((e) => e.cid),
@@ -264,7 +275,10 @@ export async function generateGolden(core, gitlib, workDir) {
       files[c.proof_file] = c.files.proof;
       files[c.state_json_file] = c.files.state;
     }
-    check('file list', core.canonicalJson(Object.keys(files).sort()) === core.canonicalJson([...GOLDEN_FILES].sort()));
+    check(
+      'file list',
+      core.canonicalJson(Object.keys(files).sort()) === core.canonicalJson([...GOLDEN_FILES].sort()),
+    );
     return files;
   } finally {
     vm.close();

@@ -168,6 +168,21 @@ export const ErrorCodes = {
     'The namespace has no state checkpoint yet; run `git gatos fold`.',
   ],
   GATOS_E_DETERMINISM: [ExitStatus.verify, 'Folds in different environments gave different results.'],
+
+  // Push-gate and DENY audit.
+  GATOS_E_PUSH_DENIED: [
+    ExitStatus.deny,
+    'The push-gate refused a push; the DENY record names the rule and reason.',
+  ],
+  GATOS_E_AUDIT_CORRUPT: [
+    ExitStatus.verify,
+    'A DENY audit record is malformed or the audit chain is broken (digest, sequence or parent).',
+  ],
+  GATOS_E_AUDIT_NOT_FOUND: [ExitStatus.notFound, 'No DENY audit record with that id.'],
+  GATOS_E_HOOK_EXISTS: [
+    ExitStatus.conflict,
+    'A hook that GATOS did not install is in the way; pass --force to replace it.',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

@@ -95,4 +95,27 @@ export const GROUPS: Record<string, string> = {
   event: 'Work with signed events (append, cid, verify)',
   fold: 'Fold a namespace into a checkpoint (git gatos fold <ns>), or verify a state chain (fold verify)',
   state: 'Inspect folded state (show)',
+  hook: 'Guard a repository with the push-gate (install)',
+  audit: 'Inspect the DENY audit chain of the push-gate (log, show)',
 };
+
+COMMANDS.push(
+  {
+    words: ['hook', 'install'],
+    usage: 'install <repo>',
+    describe: 'Install the push-gate as the pre-receive hook of a (bare) repository',
+    load: () => import('./commands/hook-install.js'),
+  },
+  {
+    words: ['audit', 'log'],
+    usage: 'log',
+    describe: 'List the DENY records of refused pushes, newest first',
+    load: () => import('./commands/audit-log.js'),
+  },
+  {
+    words: ['audit', 'show'],
+    usage: 'show <id>',
+    describe: 'Explain one DENY record: which refs broke which rule and why',
+    load: () => import('./commands/audit-show.js'),
+  },
+);

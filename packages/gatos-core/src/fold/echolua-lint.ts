@@ -332,3 +332,329 @@ export function lintFold(src: string, chunkName = 'fold'): void {
     },
   );
 }
+
+/** Verdict of {@link foldReuse}: may one fold instance serve every event? */
+export type FoldReuseVerdict = { reusable: true } | { reusable: false; line: number; reason: string };
+
+/** `local NAME = <literal>`: the literal tokens a top-level constant may hold. */
+function isLiteral(toks: readonly LuaToken[], k: number): number {
+  const t = toks[k];
+  if (t === undefined) return 0;
+  if (t.kind === 'number' || t.kind === 'string') return 1;
+  if (t.kind === 'keyword' && (t.value === 'true' || t.value === 'false' || t.value === 'nil')) return 1;
+  if (t.kind === 'op' && t.value === '-' && toks[k + 1]?.kind === 'number') return 2;
+  return 0;
+}
+
+const isOp = (t: LuaToken | undefined, v: string): boolean => t?.kind === 'op' && t.value === v;
+const isKw = (t: LuaToken | undefined, v: string): boolean => t?.kind === 'keyword' && t.value === v;
+
+/** Index just past the `end` closing the function body whose parameter list starts at `k` (at `(`), or -1. */
+function skipFunctionBody(toks: readonly LuaToken[], k: number): number {
+  let depth = 1;
+  for (let j = k; j < toks.length; j++) {
+    const t = toks[j]!;
+    if (t.kind !== 'keyword') continue;
+    if (t.value === 'function' || t.value === 'do' || t.value === 'if' || t.value === 'repeat') depth++;
+    else if (t.value === 'end' || t.value === 'until') {
+      depth--;
+      if (depth === 0) return j + 1;
+    }
+  }
+  return -1;
+}
+
+/** Index past a balanced bracket group opening at `k`, or -1. */
+function skipGroup(toks: readonly LuaToken[], k: number): number {
+  const open = toks[k]!.value;
+  const close = open === '(' ? ')' : open === '[' ? ']' : '}';
+  let depth = 0;
+  for (let j = k; j < toks.length; j++) {
+    const t = toks[j]!;
+    if (t.kind !== 'op') continue;
+    if (t.value === open) depth++;
+    else if (t.value === close && --depth === 0) return j + 1;
+  }
+  return -1;
+}
+
+/**
+ * Is the plain name at `k` (in statement position) an assignment target: `NAME = …` or `NAME, v2, … = …`?
+ * Conservative: any var list that ends at `=` counts.
+ */
+function isAssignTarget(toks: readonly LuaToken[], k: number): boolean {
+  const next = toks[k + 1];
+  if (isOp(next, '=')) return true;
+  if (!isOp(next, ',')) return false;
+  let j = k + 2;
+  for (;;) {
+    const t = toks[j];
+    if (t?.kind === 'name') j++;
+    else if (isOp(t, '(')) {
+      j = skipGroup(toks, j);
+      if (j < 0) return false;
+    } else return false;
+    // Suffixes of a var.
+    for (;;) {
+      const s = toks[j];
+      if (isOp(s, '.') && toks[j + 1]?.kind === 'name') j += 2;
+      else if (isOp(s, ':') && toks[j + 1]?.kind === 'name') j += 2;
+      else if (isOp(s, '[') || isOp(s, '(') || isOp(s, '{')) {
+        j = skipGroup(toks, j);
+        if (j < 0) return false;
+      } else if (s?.kind === 'string') j++;
+      else break;
+    }
+    if (isOp(toks[j], '=')) return true;
+    if (!isOp(toks[j], ',')) return false;
+    j++;
+  }
+}
+
+/**
+ * The static rule that lets EchoLua reuse one fold instance for every event (spec/echolua.md § 1.1). The chunk's
+ * top level may only hold `function NAME(…) … end`, `local function NAME(…) … end` and `local NAME[, …] [=
+ * literal[, …]]` (numbers, strings, booleans, nil); `fold` is one of the global functions. Anywhere in the source:
+ * no assignment to a top-level local (`NAME = …`, also in a list, `for NAME`, or a re-declaration of the same name,
+ * counted conservatively), no assignment to a global inside a function (`NAME = …` or `function NAME` where NAME is
+ * not a local of an enclosing function block), and a top-level function is only ever called (`f(…)`, `f"…"`,
+ * `f{…}`), never used as a value (its identity would survive from one event to the next). Anything else: not
+ * reusable, and every event gets a fresh instance. Conservative by design: a "no" is always safe.
+ */
+export function foldReuse(src: string): FoldReuseVerdict {
+  let toks: LuaToken[];
+  try {
+    toks = tokenizeLua(src);
+  } catch {
+    return { reusable: false, line: 0, reason: 'the source does not tokenize' };
+  }
+  const no = (t: LuaToken | undefined, reason: string): FoldReuseVerdict => ({
+    reusable: false,
+    line: t?.line ?? 0,
+    reason,
+  });
+  // Phase 1: the top level.
+  const topLocals = new Set<string>();
+  const topFuncs = new Set<string>();
+  const globalFuncs = new Set<string>();
+  for (let k = 0; k < toks.length; ) {
+    const t = toks[k]!;
+    if (isOp(t, ';')) {
+      k++;
+      continue;
+    }
+    if (isKw(t, 'function')) {
+      const name = toks[k + 1];
+      if (name?.kind !== 'name' || !isOp(toks[k + 2], '('))
+        return no(t, 'a top-level function that is not a plain global name');
+      topFuncs.add(name.value);
+      globalFuncs.add(name.value);
+      k = skipFunctionBody(toks, k + 2);
+      if (k < 0) return no(t, 'unbalanced function body');
+      continue;
+    }
+    if (isKw(t, 'local')) {
+      if (isKw(toks[k + 1], 'function')) {
+        const name = toks[k + 2];
+        if (name?.kind !== 'name' || !isOp(toks[k + 3], '(')) return no(t, 'malformed local function');
+        topFuncs.add(name.value);
+        topLocals.add(name.value);
+        k = skipFunctionBody(toks, k + 3);
+        if (k < 0) return no(t, 'unbalanced function body');
+        continue;
+      }
+      let j = k + 1;
+      for (;;) {
+        const n = toks[j];
+        if (n?.kind !== 'name') return no(t, 'malformed top-level local');
+        if (topFuncs.has(n.value)) return no(n, `top-level local ${n.value} is declared twice`);
+        topLocals.add(n.value);
+        j++;
+        if (!isOp(toks[j], ',')) break;
+        j++;
+      }
+      if (isOp(toks[j], '=')) {
+        j++;
+        for (;;) {
+          const len = isLiteral(toks, j);
+          if (len === 0)
+            return no(toks[j], 'a top-level local is not a literal number, string, boolean or nil');
+          j += len;
+          if (!isOp(toks[j], ',')) break;
+          j++;
+        }
+      }
+      const after = toks[j];
+      if (after !== undefined && after.kind === 'op' && after.value !== ';')
+        return no(after, 'a top-level local is not a plain literal');
+      k = j;
+      continue;
+    }
+    return no(t, 'the top level holds a statement other than function definitions and literal locals');
+  }
+  if (!globalFuncs.has('fold') || topLocals.has('fold'))
+    return no(undefined, 'no top-level global function fold');
+  for (const f of globalFuncs) if (topLocals.has(f)) return no(undefined, `${f} is both local and global`);
+
+  // Phase 2: the whole source, with block scopes of function-local names.
+  interface Ctx {
+    kind: 'block' | 'bracket';
+    /** Names declared in this block (function-internal blocks only). */
+    names: Set<string>;
+    /** Function depth of this block (0 = the chunk's top level). */
+    fn: number;
+  }
+  const stack: Ctx[] = [{ kind: 'block', names: new Set(), fn: 0 }];
+  const top = (): Ctx => stack[stack.length - 1]!;
+  let fnDepth = 0;
+  let pending: string[] = [];
+  const isLocal = (name: string): boolean => {
+    for (let s = stack.length - 1; s >= 0; s--) {
+      const c = stack[s]!;
+      if (c.fn === 0) return false;
+      if (c.names.has(name)) return true;
+    }
+    return false;
+  };
+  /** Declare names of a list starting at j (names, `<attrib>`, commas); returns the index after the list. */
+  const declareList = (j: number, into: string[]): number => {
+    for (;;) {
+      const n = toks[j];
+      if (n?.kind !== 'name') return j;
+      into.push(n.value);
+      j++;
+      if (isOp(toks[j], '<') && toks[j + 1]?.kind === 'name' && isOp(toks[j + 2], '>')) j += 3;
+      if (!isOp(toks[j], ',')) return j;
+      j++;
+    }
+  };
+  /** At `function` (index k): open its block, declare its parameters; returns the index after `)`. */
+  const openFunction = (k: number): number => {
+    let j = k + 1;
+    let method = false;
+    while (toks[j]?.kind === 'name' || isOp(toks[j], '.') || isOp(toks[j], ':')) {
+      if (isOp(toks[j], ':')) method = true;
+      j++;
+    }
+    fnDepth++;
+    const params: string[] = method ? ['self'] : [];
+    if (isOp(toks[j], '(')) {
+      j = declareList(j + 1, params);
+      if (isOp(toks[j], '...')) j++;
+      if (isOp(toks[j], ')')) j++;
+    }
+    stack.push({ kind: 'block', names: new Set(params), fn: fnDepth });
+    return j;
+  };
+  for (let k = 0; k < toks.length; ) {
+    const t = toks[k]!;
+    const ctx = top();
+    if (t.kind === 'keyword') {
+      switch (t.value) {
+        case 'function': {
+          const name = toks[k + 1];
+          if (ctx.fn > 0 && name?.kind === 'name' && isOp(toks[k + 2], '(')) {
+            if (topLocals.has(name.value)) return no(name, `assigns the top-level local ${name.value}`);
+            if (!isLocal(name.value)) return no(name, `defines the global ${name.value} inside a function`);
+          }
+          k = openFunction(k);
+          continue;
+        }
+        case 'local': {
+          if (isKw(toks[k + 1], 'function')) {
+            const name = toks[k + 2];
+            if (ctx.fn > 0 && name?.kind === 'name') {
+              if (topLocals.has(name.value)) return no(name, `re-declares the top-level local ${name.value}`);
+              ctx.names.add(name.value);
+            }
+            k = openFunction(k + 1);
+            continue;
+          }
+          const names: string[] = [];
+          const j = declareList(k + 1, names);
+          if (ctx.fn > 0) {
+            for (const n of names) {
+              if (topLocals.has(n)) return no(t, `re-declares the top-level local ${n}`);
+              ctx.names.add(n);
+            }
+          }
+          k = j;
+          continue;
+        }
+        case 'for': {
+          pending = [];
+          const j = declareList(k + 1, pending);
+          for (const n of pending) if (topLocals.has(n)) return no(t, `re-declares the top-level local ${n}`);
+          k = j;
+          continue;
+        }
+        case 'do':
+          stack.push({ kind: 'block', names: new Set(pending), fn: ctx.fn });
+          pending = [];
+          k++;
+          continue;
+        case 'if':
+        case 'repeat':
+          stack.push({ kind: 'block', names: new Set(), fn: ctx.fn });
+          k++;
+          continue;
+        case 'elseif':
+        case 'else':
+          ctx.names.clear();
+          k++;
+          continue;
+        case 'end':
+        case 'until': {
+          const c = stack.pop();
+          if (c === undefined || c.kind !== 'block' || stack.length === 0) return no(t, 'unbalanced blocks');
+          if (c.fn > top().fn) fnDepth--;
+          k++;
+          continue;
+        }
+        default:
+          k++;
+          continue;
+      }
+    }
+    if (t.kind === 'op') {
+      if (t.value === '(' || t.value === '[' || t.value === '{')
+        stack.push({ kind: 'bracket', names: new Set(), fn: ctx.fn });
+      else if (t.value === ')' || t.value === ']' || t.value === '}') {
+        const c = stack.pop();
+        if (c === undefined || c.kind !== 'bracket' || stack.length === 0)
+          return no(t, 'unbalanced brackets');
+      }
+      k++;
+      continue;
+    }
+    if (t.kind !== 'name') {
+      k++;
+      continue;
+    }
+    const prev = toks[k - 1];
+    const next = toks[k + 1];
+    // Fields and constructor keys are not variables.
+    if (isOp(prev, '.') || isOp(prev, ':') || isOp(prev, '::') || isKw(prev, 'goto')) {
+      k++;
+      continue;
+    }
+    if (
+      ctx.kind === 'bracket' &&
+      isOp(next, '=') &&
+      (isOp(prev, '{') || isOp(prev, ',') || isOp(prev, ';'))
+    ) {
+      k++;
+      continue;
+    }
+    if (ctx.kind === 'block' && ctx.fn > 0 && isAssignTarget(toks, k)) {
+      if (topLocals.has(t.value)) return no(t, `assigns the top-level local ${t.value}`);
+      if (!isLocal(t.value)) return no(t, `assigns the global ${t.value} inside a function`);
+    }
+    if (topFuncs.has(t.value) && ctx.fn > 0) {
+      const called = isOp(next, '(') || isOp(next, '{') || next?.kind === 'string';
+      if (!called) return no(t, `uses the top-level function ${t.value} as a value`);
+    }
+    k++;
+  }
+  return { reusable: true };
+}

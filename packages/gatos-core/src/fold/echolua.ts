@@ -11,13 +11,15 @@
  *   the VM's instruction countdown (`lua_State.hookcount`, located at start-up), plus ⌈n/64⌉ units for every long
  *   string of n bytes the fold creates. The budget is per event. Exhaustion is sticky: the fold cannot catch it.
  * - memory: the Lua allocator is a JS function that refuses to grow the Lua heap past `memoryBytes`.
- * - purity: every event is folded by a fresh instance of the fold chunk (fresh globals, fresh upvalues).
+ * - purity: every event is folded by a fresh instance of the fold chunk (fresh globals, fresh upvalues), or, when
+ *   a static rule proves the chunk cannot carry anything from one event to the next (`foldReuse`), by one instance
+ *   reused for every event, charged the fuel a fresh instantiation would have cost (results and fuel identical).
  */
 import { LUA_REGISTRYINDEX, LuaFactory, type LuaWasm } from 'wasmoon';
 import { GatosError } from '../errors.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { lintFold } from './echolua-lint.js';
+import { type FoldReuseVerdict, foldReuse, lintFold } from './echolua-lint.js';
 import { DRIVER_FUNCTIONS, ECHOLUA_PRELUDE, FUEL_MESSAGE, MEMORY_MESSAGE } from './echolua-prelude.js';
 import { batchChunk, type FoldEvent, type FoldValue, outputStateError } from './lua-value.js';
 
@@ -50,10 +52,30 @@ export interface FoldRunResult {
   logs: FoldLog[];
 }
 
+/** Options of {@link EchoLua.loadFold}. */
+export interface LoadFoldOptions {
+  /**
+   * `auto` (default): reuse one fold instance for every event when the source passes the static reuse rule
+   * (spec/echolua.md § 1.1), else a fresh instance per event. `fresh`: always a fresh instance per event. Both give
+   * the same states, fuel and logs; `fresh` exists for tests and comparisons.
+   */
+  instance?: 'auto' | 'fresh';
+}
+
+/** Result of {@link LoadedFold.timedRun}. */
+export interface TimedFoldRunResult extends FoldRunResult {
+  /** Seconds spent in the metered fold loop alone (the batch already built inside the VM; no encoding). */
+  loopSeconds: number;
+}
+
 /** A fold loaded into an engine. */
 export interface LoadedFold {
   /** The chunk name used in error messages. */
   readonly name: string;
+  /** `reuse`: one instance serves every event (spec § 1.1); `fresh`: a fresh instance per event. */
+  readonly instance: 'reuse' | 'fresh';
+  /** Why the fold is on the fresh path (`null` on the reuse path). */
+  readonly freshReason: string | null;
   /** sha256 (hex) of the fold source, UTF-8. */
   readonly sourceSha256: string;
   /**
@@ -62,6 +84,8 @@ export interface LoadedFold {
    * `_STATE`, `_CONTRACT`, each with `data.event` (0-based index in the batch) where it applies.
    */
   run(state: FoldValue, events: readonly FoldEvent[]): Promise<FoldRunResult>;
+  /** {@link run}, also timing the metered fold loop alone (for benchmarks: the VM part, like with like). */
+  timedRun(state: FoldValue, events: readonly FoldEvent[]): Promise<TimedFoldRunResult>;
   /** Release the compiled fold. */
   unload(): void;
 }
@@ -69,7 +93,7 @@ export interface LoadedFold {
 /** An EchoLua engine: one Lua VM. Not shareable across threads; calls are serialized. */
 export interface EchoLua {
   /** Lint, compile and check a fold (its top level runs once in a fresh instance and must define `fold`). */
-  loadFold(source: string, name?: string): Promise<LoadedFold>;
+  loadFold(source: string, name?: string, opts?: LoadFoldOptions): Promise<LoadedFold>;
   /** Bytes the Lua heap uses now. */
   memoryUsed(): number;
   /** Free the VM. */
@@ -176,6 +200,10 @@ class Engine implements EchoLua {
   private evInstr = 0;
   private evAlloc = 0;
   private fuelTotal = 0;
+  /** Instructions charged at the start of every event (the reuse path's stand-in for the instantiation). */
+  private preCharge = 0;
+  /** Fuel of each event segment, collected while a fold loads. */
+  private segments: number[] | undefined;
   private exhaustion: Exhaustion | undefined;
 
   constructor(lw: LuaWasm, opts: EchoLuaOptions) {
@@ -272,11 +300,15 @@ class Engine implements EchoLua {
   /** TICK(): called by the driver at every event boundary. */
   private readonly tick = (_L: number): number => {
     const started = this.evInstr + (this.chunk - this.hookcount());
-    if (this.evIndex >= 0) this.fuelTotal += started + this.evAlloc;
+    if (this.evIndex >= 0) {
+      this.fuelTotal += started + this.evAlloc;
+      this.segments?.push(started + this.evAlloc);
+    }
     this.evIndex++;
-    this.evInstr = 0;
+    const pre = this.preCharge;
+    this.evInstr = pre;
     this.evAlloc = 0;
-    this.setChunk(Math.min(HOOK_CHUNK, this.fuel + 1));
+    this.setChunk(Math.min(HOOK_CHUNK, this.fuel + 1 - pre));
     return 0;
   };
 
@@ -437,6 +469,7 @@ class Engine implements EchoLua {
 
   private endMetering(): void {
     this.metering = false;
+    this.preCharge = 0;
     this.M._lua_sethook(this.L, 0, 0, 0);
   }
 
@@ -502,10 +535,14 @@ class Engine implements EchoLua {
     return this.used;
   }
 
-  async loadFold(source: string, name = 'fold'): Promise<LoadedFold> {
+  async loadFold(source: string, name = 'fold', opts: LoadFoldOptions = {}): Promise<LoadedFold> {
     this.assertOpen();
     const label = name.replace(/[\u0000-\u001f]/g, '?').slice(0, 50) || 'fold';
     lintFold(source, label);
+    const verdict: FoldReuseVerdict =
+      opts.instance === 'fresh'
+        ? { reusable: false, line: 0, reason: 'fresh instances requested' }
+        : foldReuse(source);
     const M = this.M;
     const L = this.L;
     M._lua_settop(L, 0);
@@ -536,32 +573,77 @@ class Engine implements EchoLua {
     this.pushDriver('check');
     M._lua_rawgeti(L, REGISTRY, refBig);
     this.beginMetering();
+    this.segments = [];
     const checked = M._lua_pcallk(L, 1, 0, 0, 0, 0);
     this.endMetering();
+    const segments = this.segments;
+    this.segments = undefined;
     if (checked !== LUA_OK) {
       const err = this.failure(checked, label, 'load');
       M._luaL_unref(L, REGISTRY, ref);
       throw err;
     }
     M._lua_settop(L, 0);
+    // Reuse path: one instance (its top level is definitions only), charged per event what instantiate(chunk)
+    // costs on the fresh path: segment 1 (the call) minus segment 2 (empty), minus the one instruction that
+    // loads the reused instance instead (see run_reuse in the prelude).
+    let instRef = -1;
+    let preCharge = 0;
+    if (verdict.reusable && segments.length === 2) {
+      preCharge = segments[0]! - segments[1]! - 1;
+      this.pushDriver('instance');
+      M._lua_rawgeti(L, REGISTRY, refBig);
+      this.beginMetering();
+      const st = M._lua_pcallk(L, 1, 1, 0, 0, 0);
+      this.endMetering();
+      if (st !== LUA_OK) {
+        const err = this.failure(st, label, 'load');
+        M._luaL_unref(L, REGISTRY, ref);
+        throw err;
+      }
+      instRef = M._luaL_ref(L, REGISTRY);
+      M._lua_settop(L, 0);
+    }
+    const reuse = instRef >= 0 ? { ref: BigInt(instRef), preCharge } : undefined;
     const sourceSha256 = bytesToHex(sha256(utf8ToBytes(source)));
     let unloaded = false;
+    const live = (): void => {
+      if (unloaded) throw new GatosError('GATOS_E_INTERNAL', `EchoLua: fold ${label} was unloaded`);
+    };
     return {
       name: label,
+      instance: reuse ? 'reuse' : 'fresh',
+      freshReason: reuse
+        ? null
+        : verdict.reusable
+          ? 'no instantiation measurement'
+          : `${verdict.reason}${verdict.line ? ` (line ${verdict.line})` : ''}`,
       sourceSha256,
       run: async (state, events) => {
-        if (unloaded) throw new GatosError('GATOS_E_INTERNAL', `EchoLua: fold ${label} was unloaded`);
-        return this.run(refBig, label, state, events);
+        live();
+        const { loopSeconds: _, ...r } = this.run(refBig, reuse, label, state, events);
+        return r;
+      },
+      timedRun: async (state, events) => {
+        live();
+        return this.run(refBig, reuse, label, state, events);
       },
       unload: () => {
         if (unloaded || this.closed) return;
         unloaded = true;
         M._luaL_unref(L, REGISTRY, ref);
+        if (instRef >= 0) M._luaL_unref(L, REGISTRY, instRef);
       },
     };
   }
 
-  private run(ref: bigint, fold: string, state: FoldValue, events: readonly FoldEvent[]): FoldRunResult {
+  private run(
+    ref: bigint,
+    reuse: { ref: bigint; preCharge: number } | undefined,
+    fold: string,
+    state: FoldValue,
+    events: readonly FoldEvent[],
+  ): TimedFoldRunResult {
     this.assertOpen();
     if (!Array.isArray(events)) {
       throw new GatosError('GATOS_E_FOLD_STATE', `${fold}: events must be an array`, {
@@ -573,8 +655,13 @@ class Engine implements EchoLua {
     const L = this.L;
     M._lua_settop(L, 0);
     try {
-      this.pushDriver('run');
-      M._lua_rawgeti(L, REGISTRY, ref);
+      if (reuse) {
+        this.pushDriver('run_reuse');
+        M._lua_rawgeti(L, REGISTRY, reuse.ref);
+      } else {
+        this.pushDriver('run');
+        M._lua_rawgeti(L, REGISTRY, ref);
+      }
       this.memRefused = false;
       let st = this.loadChunk(src, 'echolua-batch');
       if (st === LUA_OK) {
@@ -592,7 +679,10 @@ class Engine implements EchoLua {
         throw new GatosError('GATOS_E_INTERNAL', `EchoLua: the batch chunk failed: ${msg}`);
       }
       this.beginMetering();
+      if (reuse) this.preCharge = reuse.preCharge;
+      const t0 = performance.now();
       st = M._lua_pcallk(L, 4, 1, 0, 0, 0);
+      const loopSeconds = (performance.now() - t0) / 1000;
       this.endMetering();
       if (st !== LUA_OK) throw this.failure(st, fold, 'run');
       const fuelUsed = this.fuelTotal;
@@ -609,7 +699,12 @@ class Engine implements EchoLua {
       }
       if (M._lua_type(L, 2) !== LUA_TSTRING) throw outputStateError(fold, this.str(4), this.str(3));
       const [outState, logs] = JSON.parse(this.str(2)) as [FoldValue, [number, string][]];
-      return { state: outState, fuelUsed, logs: logs.map(([event, message]) => ({ event, message })) };
+      return {
+        state: outState,
+        fuelUsed,
+        logs: logs.map(([event, message]) => ({ event, message })),
+        loopSeconds,
+      };
     } finally {
       M._lua_settop(L, 0);
     }

@@ -429,3 +429,131 @@ describe('engine', () => {
     expect(pkg.version).toBe(WASMOON_VERSION);
   });
 });
+
+describe('instance reuse (spec § 1.1)', () => {
+  /** Fold `events` both ways (reuse when eligible, and fresh forced) in batches of `size`. */
+  async function bothWays(source: string, events: FoldValue[], size: number) {
+    const auto = await echo.loadFold(source, 'reuse');
+    const fresh = await echo.loadFold(source, 'reuse', { instance: 'fresh' });
+    try {
+      expect(fresh.instance).toBe('fresh');
+      return {
+        instance: auto.instance,
+        reason: auto.freshReason,
+        auto: await foldInBatches(auto, {}, events, size),
+        fresh: await foldInBatches(fresh, {}, events, size),
+      };
+    } finally {
+      auto.unload();
+      fresh.unload();
+    }
+  }
+
+  const helpers = `-- Top-level literal constants and helpers: reusable.
+local LIMIT, PREFIX, ON, NOTHING = 3, "k:", true, nil
+local NEG = -7
+local function bump(n) return (n or 0) + 1 end
+function clamp(n) if n > LIMIT then return LIMIT end return n end
+function fold(state, event)
+  state.n = bump(state.n)
+  state.c = clamp(state.n)
+  state.neg = NEG
+  if ON and NOTHING == nil then state.last = PREFIX .. (event.key or "?") end
+  local t = {}
+  for i = 1, 3 do local x = i t[#t + 1] = x end
+  state.t = t
+  return state
+end
+`;
+
+  it('reuses one instance for eligible folds: same states, fuel and logs as fresh instances', async () => {
+    const events = kvEvents(200, 3);
+    for (const source of [reducer('kv.lua'), reducer('counter.lua'), helpers]) {
+      const r = await bothWays(source, events, 64);
+      expect(r.instance).toBe('reuse');
+      expect(r.reason).toBeNull();
+      expect(r.auto).toEqual(r.fresh);
+    }
+  });
+
+  it('gives identical states, fuel and logs for batch sizes 1, 7, 64 and 1024 on the reuse path', async () => {
+    const events = kvEvents(1100, 11);
+    const fold = await echo.loadFold(reducer('kv.lua'), 'kv');
+    expect(fold.instance).toBe('reuse');
+    const whole = await foldInBatches(fold, {}, events, 1024);
+    for (const size of [1, 7, 64]) expect(await foldInBatches(fold, {}, events, size)).toEqual(whole);
+    const fresh = await echo.loadFold(reducer('kv.lua'), 'kv', { instance: 'fresh' });
+    expect(await foldInBatches(fresh, {}, events, 1024)).toEqual(whole);
+    fold.unload();
+    fresh.unload();
+  });
+
+  it('puts folds that could leak between events on the fresh path, with the same result as one by one', async () => {
+    const leaky: [string, RegExp][] = [
+      // top-level local / upvalue
+      ['local n = 0\nfunction fold(s, e) n = n + 1 s.n = n return s end', /top-level local n/],
+      ['local n, m = 0, 0\nfunction fold(s, e) m, n = 1, n + 1 s.n = n return s end', /top-level local m/],
+      ['local n = 0\nfunction fold(s, e) for n = 1, 2 do end return s end', /top-level local n/],
+      // global written from a function
+      ['function fold(s, e) seen = (seen or 0) + 1 s.n = seen return s end', /global seen/],
+      ['function fold(s, e) do local x = 1 end x = (x or 0) + 1 s.n = x return s end', /global x/],
+      ['function fold(s, e) if e then local y = 1 else y = 2 end s.n = 1 return s end', /global y/],
+      ['function fold(s, e) function helper() return 1 end s.n = helper() return s end', /global helper/],
+      // top-level tables, computed values, other statements
+      ['local seen = {}\nfunction fold(s, e) seen[#seen + 1] = 1 s.n = #seen return s end', /literal/],
+      ['local k = "a" .. "b"\nfunction fold(s, e) s.n = 1 return s end', /literal/],
+      ['count = 0\nfunction fold(s, e) count = count + 1 s.n = count return s end', /top level/],
+      // function identity kept across events
+      [
+        'local function h() end\nfunction fold(s, e) local same = s.f == h s.f = h s.same = same s.f = nil return s end',
+        /function h as a value/,
+      ],
+    ];
+    const events: FoldValue[] = [{ key: 'a' }, { key: 'b' }, { key: 'c' }];
+    for (const [source, why] of leaky) {
+      const r = await bothWays(source, events, events.length);
+      expect(r.instance, source).toBe('fresh');
+      expect(r.reason, source).toMatch(why);
+      expect(r.auto).toEqual(r.fresh);
+      // One by one gives the same: nothing leaked through the top-level local, the upvalue or the global.
+      expect(await bothWays(source, events, 1)).toMatchObject({ auto: r.auto });
+    }
+    const counter = await bothWays(leaky[0]![0], events, 3);
+    expect(counter.auto.state).toEqual({ n: 1 });
+  });
+
+  it('still reads globals through the frozen environment of a reused instance', async () => {
+    // The reused instance's environment refuses writes (defence in depth behind the static rule, which already
+    // sends every fold with a global write to the fresh path); reads, of defined or undefined names, are unchanged.
+    const r = await bothWays('function fold(s, e) s.v = undefined_global == nil return s end', [{}], 1);
+    expect(r.instance).toBe('reuse');
+    expect(r.auto.state).toEqual({ v: true });
+  });
+
+  it('charges the same fuel on both paths, exhaustion included', async () => {
+    const source =
+      'local K = 2\nlocal function f(x) return x * K end\nfunction fold(s, e) local x = 0 for i = 1, e.n do x = x + f(i) end s.x = x return s end';
+    const a = await echo.loadFold(source);
+    const b = await echo.loadFold(source, 'fold', { instance: 'fresh' });
+    expect(a.instance).toBe('reuse');
+    const need = (await b.run({}, [{ n: 30 }])).fuelUsed;
+    expect((await a.run({}, [{ n: 30 }])).fuelUsed).toBe(need);
+    for (const fuel of [need, need - 1, 40, 20]) {
+      const engine = await createEchoLua({ fuel, memoryBytes: OPTS.memoryBytes });
+      try {
+        const outcome = async (opts: { instance: 'auto' | 'fresh' }) => {
+          try {
+            const fold = await engine.loadFold(source, 'fold', opts);
+            return await fold.run({}, [{ n: 30 }]);
+          } catch (e) {
+            if (isGatosError(e)) return { code: e.code, data: e.data };
+            throw e;
+          }
+        };
+        expect(await outcome({ instance: 'auto' })).toEqual(await outcome({ instance: 'fresh' }));
+      } finally {
+        engine.close();
+      }
+    }
+  });
+});

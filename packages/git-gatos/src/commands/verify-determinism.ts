@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, GatosError } from '@gatos/core';
 import type { Argv } from 'yargs';
@@ -65,7 +65,7 @@ const mod: CommandModule<DetArgs> = {
     }
     const repo = await openRepository({ cwd: io.cwd });
     const top = repo.workTree ?? repo.gitDir;
-    const foldArg = argv.fold ? ['--fold', join(io.cwd, argv.fold)] : [];
+    const foldArg = argv.fold ? ['--fold', resolve(io.cwd, argv.fold)] : [];
     const runs: {
       run: number;
       TZ: string;

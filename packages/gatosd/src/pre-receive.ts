@@ -1,0 +1,115 @@
+/**
+ * The pre-receive hook (`spec/push-gate.md`): reads `<old> <new> <ref>` lines, decides the push with
+ * {@link decidePush}, and for a refused push appends a DENY record OUTSIDE the quarantine (git discards the
+ * quarantine's objects when the push is refused, and forbids ref updates inside it), then tells the pusher why.
+ */
+import { randomBytes } from 'node:crypto';
+import { createUlidFactory, isGatosError, type Oid } from '@gatos/core';
+import { createObjectStore, createRefStore, type GitEnv, openRepository, runGit } from '@gatos/git';
+import { appendDenyRecord, type StoredDenyRecord, sha256Digest } from './deny-audit.js';
+import { decidePush, type GateDecision, parsePushLines } from './push-gate.js';
+
+/** The variables git sets for a pre-receive quarantine; unset them to write to the real repository. */
+export const QUARANTINE_ENV: GitEnv = {
+  GIT_QUARANTINE_PATH: undefined,
+  GIT_OBJECT_DIRECTORY: undefined,
+  GIT_ALTERNATE_OBJECT_DIRECTORIES: undefined,
+};
+
+/** The outside world of one hook run. */
+export interface PreReceiveIo {
+  /** The repository directory (git runs hooks there). */
+  cwd: string;
+  stdin: Buffer;
+  stderr: (s: string) => void;
+  now?: () => Date;
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+/** What one hook run decided and wrote. */
+export interface PreReceiveResult {
+  exitCode: number;
+  decision: GateDecision;
+  record: StoredDenyRecord | null;
+}
+
+/** Runs the gate for one push; resolves to the exit status the hook must exit with (0 accepts). */
+export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult> {
+  const now = io.now ?? (() => new Date());
+  const rand = io.randomBytes ?? ((n: number) => randomBytes(n));
+  const updates = parsePushLines(io.stdin.toString('utf8'));
+  // Reads see the pushed objects: the hook inherits the quarantine environment.
+  const repo = await openRepository({ cwd: io.cwd });
+  const objects = createObjectStore(repo);
+  let decision: GateDecision;
+  try {
+    decision = await decidePush({
+      objects,
+      refs: createRefStore(repo),
+      isAncestor: async (a: Oid, d: Oid) => {
+        try {
+          await runGit(repo, ['merge-base', '--is-ancestor', a, d]);
+          return true;
+        } catch (e) {
+          if (isGatosError(e, 'GATOS_E_GIT') && e.data.exitCode === 1) return false;
+          throw e;
+        }
+      },
+      updates,
+    });
+  } finally {
+    await objects.close();
+  }
+  if (decision.allowed) return { exitCode: 0, decision, record: null };
+
+  const date = now();
+  const id = createUlidFactory(() => date.getTime(), rand)();
+  let record: StoredDenyRecord | null = null;
+  try {
+    const real = await openRepository({ cwd: io.cwd, env: QUARANTINE_ENV });
+    const wObjects = createObjectStore(real);
+    try {
+      record = await appendDenyRecord(wObjects, createRefStore(real), {
+        id,
+        ts: date.toISOString(),
+        push_digest: sha256Digest(io.stdin),
+        updates: updates.map((u) => ({ ref: u.ref, old: u.old, new: u.new })),
+        denials: decision.denials,
+      });
+    } finally {
+      await wObjects.close();
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    io.stderr(
+      `GATOS DENY ${id}: could not write the DENY audit record (${msg}); the push is refused anyway\n`,
+    );
+  }
+  for (const d of decision.denials) {
+    io.stderr(`GATOS DENY ${id}: ${d.ref} rule ${d.rule}: ${d.reason}\n`);
+  }
+  io.stderr(
+    `GATOS DENY ${id}: push refused (${decision.denials.length} of ${updates.length} ref update(s) broke a rule; ` +
+      `nothing was applied). Details: git gatos audit show ${id}\n`,
+  );
+  return { exitCode: 1, decision, record };
+}
+
+/** The hook's process entry: stdin → decision → exit status. */
+export async function main(): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  try {
+    const r = await runPreReceive({
+      cwd: process.cwd(),
+      stdin: Buffer.concat(chunks),
+      stderr: (s) => process.stderr.write(s),
+    });
+    process.exitCode = r.exitCode;
+  } catch (e) {
+    // Fail closed: an internal error refuses the push.
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`GATOS DENY: the push-gate failed (${msg}); push refused\n`);
+    process.exitCode = 1;
+  }
+}
