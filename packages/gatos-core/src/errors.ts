@@ -183,6 +183,21 @@ export const ErrorCodes = {
     ExitStatus.conflict,
     'A hook that GATOS did not install is in the way; pass --force to replace it.',
   ],
+  // Policy language (.rgs / .rgc) and its evaluator.
+  GATOS_E_POLICY_SYNTAX: [
+    ExitStatus.invalid,
+    'A `.rgs` policy does not parse; `data.line` and `data.column` point at the error.',
+  ],
+  GATOS_E_POLICY_COMPILE: [
+    ExitStatus.invalid,
+    'A `.rgs` policy parses but does not compile (unknown group, duplicate rule id, bad integer, ...).',
+  ],
+  GATOS_E_POLICY_RGC: [ExitStatus.invalid, 'A compiled policy (`.rgc`) is malformed or not canonical.'],
+  GATOS_E_POLICY_DENY: [ExitStatus.deny, 'The policy denies the request; the result names the rule and reason.'],
+  GATOS_E_POLICY_EVAL: [
+    ExitStatus.deny,
+    'A policy rule or the input could not be evaluated; the request is denied (fail closed).',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

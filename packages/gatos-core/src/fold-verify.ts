@@ -30,6 +30,8 @@ export interface FoldVerifyReport {
   head: Oid;
   checkpoints: { oid: Oid; stateRoot: string; events: number; ok: boolean }[];
   problems: FoldProblem[];
+  /** Differences that do not fail verification but a reader must know (another engine or profile re-folded). */
+  warnings: FoldProblem[];
 }
 
 /** The first path (as a list of keys) where two values differ, or null when equal. */
@@ -101,13 +103,17 @@ export interface FoldVerifyOptions {
   loadFold: (source: string) => Promise<LoadedFold>;
   /** Only keys of these actors may sign proofs (the gate's engine list); default: any registered key. */
   engineActors?: readonly string[];
+  /** The engine id re-folding; a checkpoint made by another engine is reported as a warning. */
+  engine?: string;
+  /** The fold limits re-folding uses; a checkpoint made under other limits is reported as a warning. */
+  profile?: { fuel: number; memory_bytes: number };
 }
 
 /** Verifies every checkpoint from the first to `head`. */
 export async function verifyFoldChain(opts: FoldVerifyOptions): Promise<FoldVerifyReport> {
   const { objects, trust } = opts;
   const chain = await objects.chain(opts.head);
-  const report: FoldVerifyReport = { ok: true, head: opts.head, checkpoints: [], problems: [] };
+  const report: FoldVerifyReport = { ok: true, head: opts.head, checkpoints: [], problems: [], warnings: [] };
   let prev: Checkpoint | null = null;
   for (const c of chain) {
     const problems: FoldProblem[] = [];
@@ -121,6 +127,27 @@ export async function verifyFoldChain(opts: FoldVerifyOptions): Promise<FoldVeri
       verifyProofOfFold(cp.envelopeBytes, trust, {}, opts.engineActors ? { actors: opts.engineActors } : {});
     } catch (e) {
       add(e);
+    }
+    if (cp && opts.engine !== undefined && cp.engine !== opts.engine) {
+      report.warnings.push({
+        checkpoint: c.oid,
+        code: 'GATOS_E_PROOF_MISMATCH',
+        message: `checkpoint was folded by ${cp.engine}; re-folded with ${opts.engine}`,
+        data: { field: 'engine', expected: cp.engine, actual: opts.engine },
+      });
+    }
+    const cpProfile = cp?.predicate.profile;
+    if (
+      cpProfile &&
+      opts.profile &&
+      (cpProfile.fuel !== opts.profile.fuel || cpProfile.memory_bytes !== opts.profile.memory_bytes)
+    ) {
+      report.warnings.push({
+        checkpoint: c.oid,
+        code: 'GATOS_E_PROOF_MISMATCH',
+        message: `checkpoint was folded with fuel ${cpProfile.fuel}, memory ${cpProfile.memory_bytes}; re-folded with fuel ${opts.profile.fuel}, memory ${opts.profile.memory_bytes}`,
+        data: { field: 'profile', expected: cpProfile, actual: opts.profile },
+      });
     }
     if (cp && problems.length === 0) {
       try {
@@ -163,7 +190,11 @@ async function refold(
   const parents = new Map<string, Oid | null>();
   for (const j of p.journals) parents.set(j.actor, from.get(j.actor)?.head ?? null);
   const byActor = new Map<string, JournalEvent[]>();
-  for (const e of events) byActor.set(e.envelope.actor, [...(byActor.get(e.envelope.actor) ?? []), e]);
+  for (const e of events) {
+    const list = byActor.get(e.envelope.actor);
+    if (list) list.push(e);
+    else byActor.set(e.envelope.actor, [e]);
+  }
   for (const [actor, list] of byActor) {
     let parent = parents.get(actor) ?? null;
     list.forEach((e, i) => {

@@ -37,3 +37,7 @@ export type { LintFinding, LuaToken } from './fold/echolua-lint.js';
 export type { FoldEvent, FoldValue } from './fold/lua-value.js';
 export * from './fold-runner.js';
 export * from './fold-verify.js';
+export * from './policy/rgs-lexer.js';
+export * from './policy/rgs-parser.js';
+export * from './policy/rgc.js';
+export * from './policy/policy-eval.js';

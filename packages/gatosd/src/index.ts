@@ -5,3 +5,5 @@ export * from './push-gate.js';
 export * from './deny-audit.js';
 export * from './pre-receive.js';
 export * from './hook-install.js';
+export * from './gate-refold.js';
+export * from './http-git-server.js';

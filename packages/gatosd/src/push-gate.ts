@@ -4,6 +4,7 @@
  */
 import {
   type Checkpoint,
+  CONFIG_REF,
   GatosError,
   isGatosError,
   loadEventCommits,
@@ -18,10 +19,13 @@ import {
   type TrustSet,
   checkEvent,
   isOid,
+  type LoadedFold,
   NAMESPACE_RE,
   verifyProofOfFold,
   ZERO_OID,
+  type RepoConfig,
 } from '@gatos/core';
+import { type GateFoldEngine, gateProfile, openGateFoldEngine, refoldPushedCheckpoints } from './gate-refold.js';
 
 /** One line of pre-receive input: `<old> <new> <ref>`; null stands for the all-zero id (create / delete). */
 export interface PushUpdate {
@@ -41,6 +45,7 @@ export const RULES = {
   'event-signature':
     'a journal event is not signed by a registered key of its actor for this ref and position',
   'state-proof': 'a state checkpoint is malformed or its Proof-of-Fold does not verify',
+  'state-refold': 're-folding history does not reproduce a pushed checkpoint (profiles with gate_refold)',
   'gate-error': 'the gate could not check the update (it fails closed)',
 } as const;
 
@@ -82,6 +87,14 @@ export interface GateInput {
   /** True when `ancestor` is an ancestor of (or equal to) `descendant`. */
   isAncestor: (ancestor: Oid, descendant: Oid) => Promise<boolean>;
   updates: readonly PushUpdate[];
+  /** Starts the fold engine for re-folding (profiles with `gate_refold`); default: EchoLua with the profile's limits. */
+  openFoldEngine?: (config: RepoConfig) => Promise<GateFoldEngine>;
+}
+
+/** Re-folding context of one push: whether the profile asks for it, and the engine (started on first use). */
+interface Refolder {
+  refold: boolean;
+  loadFold: (source: string) => Promise<LoadedFold>;
 }
 
 /** Parses pre-receive stdin: one `<old> <new> <ref>` per line. Throws `GATOS_E_USAGE` on a malformed line. */
@@ -186,7 +199,12 @@ async function checkJournal(u: PushUpdate & { new: Oid }, objects: ObjectStore, 
   }
 }
 
-async function checkState(u: PushUpdate & { new: Oid }, objects: ObjectStore, trust: TrustSet) {
+async function checkState(
+  u: PushUpdate & { new: Oid },
+  objects: ObjectStore,
+  trust: TrustSet,
+  refolder: () => Promise<Refolder>,
+) {
   const m = /^refs\/gatos\/state\/([^/]+)$/.exec(u.ref);
   if (!m || !NAMESPACE_RE.test(m[1]!))
     throw new Refusal('ref-layout', `${u.ref} is not refs/gatos/state/<ns>`);
@@ -195,6 +213,7 @@ async function checkState(u: PushUpdate & { new: Oid }, objects: ObjectStore, tr
   if (commits.length > 0 && (commits[0]!.parents[0] ?? null) !== u.old) {
     throw new Refusal('ff-only', 'the first-parent chain of the new value does not contain the old');
   }
+  const checkpoints: Checkpoint[] = [];
   for (const c of commits) {
     let cp: Checkpoint;
     try {
@@ -210,6 +229,25 @@ async function checkState(u: PushUpdate & { new: Oid }, objects: ObjectStore, tr
         commit: c.oid,
       });
     }
+    checkpoints.push(cp);
+  }
+  const r = await refolder();
+  if (!r.refold || checkpoints.length === 0) return;
+  let problems: Awaited<ReturnType<typeof refoldPushedCheckpoints>>;
+  try {
+    const old = u.old ? await readCheckpoint(objects, u.old) : null;
+    problems = await refoldPushedCheckpoints({ objects, trust, old, checkpoints, loadFold: r.loadFold });
+  } catch (e) {
+    if (!isGatosError(e)) throw e;
+    throw new Refusal('state-refold', `re-folding failed: ${e.message}`, { code: e.code });
+  }
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw new Refusal(
+      'state-refold',
+      `checkpoint ${first.checkpoint.slice(0, 12)}: ${problems.map((p) => p.message).join('; ')}`,
+      { code: first.code, commit: first.checkpoint },
+    );
   }
 }
 
@@ -282,9 +320,31 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     return trust;
   };
 
-  for (const u of pending) {
-    if (u.kind === 'journal') await guarded(u, async () => checkJournal(u, objects, await current()));
-    else if (u.kind === 'state') await guarded(u, async () => checkState(u, objects, await current()));
+  // The profile decides whether state pushes are re-folded (read once, only when a state ref is pushed).
+  let engine: GateFoldEngine | null = null;
+  let refolder: Promise<Refolder> | null = null;
+  const getRefolder = (): Promise<Refolder> => {
+    refolder ??= (async () => {
+      const pushedConfig = updates.find((x) => x.ref === CONFIG_REF)?.new;
+      const { config, refold } = await gateProfile(objects, refs, pushedConfig);
+      return {
+        refold,
+        loadFold: async (source: string) => {
+          engine ??= await (input.openFoldEngine ?? openGateFoldEngine)(config!);
+          return engine.loadFold(source);
+        },
+      };
+    })();
+    return refolder;
+  };
+  try {
+    for (const u of pending) {
+      if (u.kind === 'journal') await guarded(u, async () => checkJournal(u, objects, await current()));
+      else if (u.kind === 'state')
+        await guarded(u, async () => checkState(u, objects, await current(), getRefolder));
+    }
+  } finally {
+    (engine as GateFoldEngine | null)?.close();
   }
   return { allowed: denials.length === 0, denials, checked };
 }

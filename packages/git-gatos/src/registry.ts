@@ -97,6 +97,7 @@ export const GROUPS: Record<string, string> = {
   state: 'Inspect folded state (show)',
   hook: 'Guard a repository with the push-gate (install)',
   audit: 'Inspect the DENY audit chain of the push-gate (log, show)',
+  policy: 'Policies: compile, test, explain',
 };
 
 COMMANDS.push(
@@ -117,5 +118,26 @@ COMMANDS.push(
     usage: 'show <id>',
     describe: 'Explain one DENY record: which refs broke which rule and why',
     load: () => import('./commands/audit-show.js'),
+  },
+);
+
+COMMANDS.push(
+  {
+    words: ['policy', 'compile'],
+    usage: 'compile <file>',
+    describe: 'Compile a .rgs policy to canonical .rgc and print its policy_code_root',
+    load: () => import('./commands/policy-compile.js'),
+  },
+  {
+    words: ['policy', 'test'],
+    usage: 'test <policy>',
+    describe: 'Decide one request against a policy (.rgs or .rgc); exit 0 allow, 7 deny',
+    load: () => import('./commands/policy-test.js'),
+  },
+  {
+    words: ['policy', 'explain'],
+    usage: 'explain <policy>',
+    describe: 'Show, per rule and per condition, why a request is allowed or denied',
+    load: () => import('./commands/policy-explain.js'),
   },
 );

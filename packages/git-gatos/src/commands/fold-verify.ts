@@ -32,7 +32,14 @@ const mod: CommandModule<VerifyArgs> = {
       const trust = await readTrust(objects, refs);
       const engine = await openFoldEngine(config);
       try {
-        const report = await verifyFoldChain({ objects, trust, head, loadFold: engine.loadFold });
+        const report = await verifyFoldChain({
+          objects,
+          trust,
+          head,
+          loadFold: engine.loadFold,
+          engine: engine.engine,
+          profile: config.fold,
+        });
         const human = report.checkpoints.map(
           (c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.oid.slice(0, 12)} ${c.stateRoot} (${c.events} events)`,
         );
