@@ -13,14 +13,11 @@ import {
   type Rgc,
 } from '@gatos/core';
 import type { Argv } from 'yargs';
-import type { CommandModule, GlobalArgs } from '../command.js';
+import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import { readJsonArg, readTextInput } from '../input.js';
 
 /** A policy loaded from `.rgs` (compiled) or `.rgc` (decoded strictly), with its root. */
-export async function loadPolicy(
-  io: { cwd: string; readStdin: () => Promise<Buffer> },
-  file: string,
-): Promise<{ rgc: Rgc; root: string }> {
+export async function loadPolicy(io: CliIo, file: string): Promise<{ rgc: Rgc; root: string }> {
   if (file.endsWith('.rgc')) {
     let bytes: Uint8Array;
     try {
@@ -30,7 +27,7 @@ export async function loadPolicy(
     }
     return { rgc: decodeRgc(bytes), root: policyCodeRoot(bytes) };
   }
-  const c = compileRgs(await readTextInput(io as never, file), { file });
+  const c = compileRgs(await readTextInput(io, file), { file });
   return { rgc: c.rgc, root: c.policyCodeRoot };
 }
 
