@@ -106,7 +106,11 @@ export function lexRgs(source: string, file = '<policy>'): RgsToken[] {
     if (isDigit(c) || (c === '-' && isDigit(source[i + 1]))) {
       i++;
       while (i < n && isDigit(source[i])) i++;
-      if (isIdentStart(source[i])) throw fail(start, `bad integer ${JSON.stringify(source.slice(start, i + 1))}`);
+      if (isIdentStart(source[i])) {
+        let end = i;
+        while (end < n && isIdentPart(source[end])) end++;
+        throw fail(start, `bad integer ${JSON.stringify(source.slice(start, end))}`);
+      }
       push('int', source.slice(start, i), start);
       continue;
     }

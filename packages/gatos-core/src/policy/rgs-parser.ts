@@ -63,7 +63,7 @@ export const RGS_KEYWORDS: ReadonlySet<string> = new Set([
 ]);
 
 const CMP = new Set(['==', '!=', '<', '<=', '>', '>=']);
-const INT_RE = /^-?(?:0|[1-9][0-9]*)$/;
+const INT_RE = /^(?:0|-?[1-9][0-9]*)$/;
 
 class Parser {
   private pos = 0;
