@@ -193,7 +193,10 @@ export const ErrorCodes = {
     'A `.rgs` policy parses but does not compile (unknown group, duplicate rule id, bad integer, ...).',
   ],
   GATOS_E_POLICY_RGC: [ExitStatus.invalid, 'A compiled policy (`.rgc`) is malformed or not canonical.'],
-  GATOS_E_POLICY_DENY: [ExitStatus.deny, 'The policy denies the request; the result names the rule and reason.'],
+  GATOS_E_POLICY_DENY: [
+    ExitStatus.deny,
+    'The policy denies the request; the result names the rule and reason.',
+  ],
   GATOS_E_POLICY_EVAL: [
     ExitStatus.deny,
     'A policy rule or the input could not be evaluated; the request is denied (fail closed).',

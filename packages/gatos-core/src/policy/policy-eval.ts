@@ -95,7 +95,7 @@ export interface PolicyExplanation extends PolicyDecision {
 }
 
 /** A condition could not be evaluated (missing field, type mismatch). */
-class EvalError extends Error {}
+class ConditionError extends Error {}
 
 const MISSING: unique symbol = Symbol('missing');
 type Value = unknown;
@@ -145,18 +145,26 @@ function show(v: Value): string {
 function operand(ctx: Ctx, o: RgcOperand): Value {
   if (o[0] === 'lit') return o[1];
   const v = lookup(ctx.root, o[1]);
-  if (v === MISSING) throw new EvalError(`${renderPath(o[1])} is missing`);
+  if (v === MISSING) throw new ConditionError(`${renderPath(o[1])} is missing`);
   return v;
 }
 
-const isInt = (v: unknown): v is number | bigint => (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint';
+const isInt = (v: unknown): v is number | bigint =>
+  (typeof v === 'number' && Number.isSafeInteger(v)) || typeof v === 'bigint';
 
 function equal(a: Value, b: Value): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (typeof a === 'number' && typeof b === 'number') return a === b;
   if (isInt(a) && isInt(b)) return BigInt(a) === BigInt(b);
   if (typeof a !== typeof b || a === null || b === null) return a === b;
   if (typeof a !== 'object') return a === b;
   if (a instanceof Uint8Array || b instanceof Uint8Array) {
-    return a instanceof Uint8Array && b instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i]);
+    return (
+      a instanceof Uint8Array &&
+      b instanceof Uint8Array &&
+      a.length === b.length &&
+      a.every((x, i) => x === b[i])
+    );
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => equal(x, b[i]));
@@ -165,7 +173,11 @@ function equal(a: Value, b: Value): boolean {
   const kb = Object.keys(b as object);
   return (
     ka.length === kb.length &&
-    ka.every((k) => Object.hasOwn(b as object, k) && equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    ka.every(
+      (k) =>
+        Object.hasOwn(b as object, k) &&
+        equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
   );
 }
 
@@ -200,13 +212,18 @@ function ordered(op: RgcCmpOp, c: number): boolean {
 function compare(op: RgcCmpOp, a: Value, b: Value): boolean {
   if (op === '==') return equal(a, b);
   if (op === '!=') return !equal(a, b);
+  if (typeof a === 'number' && typeof b === 'number' && Number.isSafeInteger(a) && Number.isSafeInteger(b)) {
+    return ordered(op, a - b);
+  }
   if (isInt(a) && isInt(b)) {
     const x = BigInt(a);
     const y = BigInt(b);
     return ordered(op, x < y ? -1 : x > y ? 1 : 0);
   }
   if (typeof a === 'string' && typeof b === 'string') return ordered(op, compareStrings(a, b));
-  throw new EvalError(`cannot order ${show(a)} ${op} ${show(b)}: both sides must be integers or both strings`);
+  throw new ConditionError(
+    `cannot order ${show(a)} ${op} ${show(b)}: both sides must be integers or both strings`,
+  );
 }
 
 function quorum(ctx: Ctx, group: string): number {
@@ -247,7 +264,7 @@ function leaf(ctx: Ctx, e: RgcExpr, why?: string[]): boolean {
       saw(e[1], a);
       const list = operand(ctx, e[2]);
       saw(e[2], list);
-      if (!Array.isArray(list)) throw new EvalError(`${renderOperand(e[2])} is not a list`);
+      if (!Array.isArray(list)) throw new ConditionError(`${renderOperand(e[2])} is not a list`);
       return list.some((x) => equal(a, x));
     }
     case 'in_group': {
@@ -258,7 +275,7 @@ function leaf(ctx: Ctx, e: RgcExpr, why?: string[]): boolean {
     case 'matches': {
       const a = operand(ctx, e[1]);
       saw(e[1], a);
-      if (typeof a !== 'string') throw new EvalError(`${renderOperand(e[1])} is not a string`);
+      if (typeof a !== 'string') throw new ConditionError(`${renderOperand(e[1])} is not a string`);
       return glob(e[2]).test(a);
     }
     case 'exists': {
@@ -272,7 +289,7 @@ function leaf(ctx: Ctx, e: RgcExpr, why?: string[]): boolean {
       return ordered(e[2], n - e[3]);
     }
     default:
-      throw new EvalError(`not a leaf: ${e[0]}`);
+      throw new ConditionError(`not a leaf: ${e[0]}`);
   }
 }
 
@@ -322,7 +339,11 @@ function explainExpr(ctx: Ctx, e: RgcExpr): { value: boolean; node: ExplainNode 
         children.push((err as { node?: ExplainNode }).node ?? { text: renderExpr(c), result: 'error' });
       }
     }
-    const node: ExplainNode = { text, result: failure === undefined ? (value ? 'true' : 'false') : 'error', children };
+    const node: ExplainNode = {
+      text,
+      result: failure === undefined ? (value ? 'true' : 'false') : 'error',
+      children,
+    };
     if (failure !== undefined) throw Object.assign(failure as object, { node });
     return { value, node };
   }
@@ -331,14 +352,20 @@ function explainExpr(ctx: Ctx, e: RgcExpr): { value: boolean; node: ExplainNode 
       const r = explainExpr(ctx, e[1]);
       return { value: !r.value, node: { text, result: r.value ? 'false' : 'true', children: [r.node] } };
     } catch (err) {
-      const inner = (err as { node?: ExplainNode }).node ?? { text: renderExpr(e[1]), result: 'error' as const };
+      const inner = (err as { node?: ExplainNode }).node ?? {
+        text: renderExpr(e[1]),
+        result: 'error' as const,
+      };
       throw Object.assign(err as object, { node: { text, result: 'error', children: [inner] } });
     }
   }
   const why: string[] = [];
   try {
     const value = leaf(ctx, e, why);
-    return { value, node: { text, result: value ? 'true' : 'false', ...(why.length ? { detail: why.join('; ') } : {}) } };
+    return {
+      value,
+      node: { text, result: value ? 'true' : 'false', ...(why.length ? { detail: why.join('; ') } : {}) },
+    };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw Object.assign(err as object, { node: { text, result: 'error', detail: msg } });
@@ -365,14 +392,22 @@ export function policyInputErrors(input: unknown): string[] {
     if (!Array.isArray(input.approvals)) errs.push('input.approvals is not a list');
     else
       input.approvals.forEach((a: unknown, i) => {
-        if (!isRecord(a) || typeof a.actor !== 'string' || typeof a.publicKey !== 'string' || !HEX64.test(a.publicKey)) {
+        if (
+          !isRecord(a) ||
+          typeof a.actor !== 'string' ||
+          typeof a.publicKey !== 'string' ||
+          !HEX64.test(a.publicKey)
+        ) {
           errs.push(`input.approvals[${i}] is not {actor, publicKey: 64 hex}`);
         }
       });
   }
   if (input.keysByActor !== undefined) {
     const k = input.keysByActor;
-    if (!isRecord(k) || !Object.values(k).every((l) => Array.isArray(l) && l.every((x) => typeof x === 'string'))) {
+    if (
+      !isRecord(k) ||
+      !Object.values(k).every((l) => Array.isArray(l) && l.every((x) => typeof x === 'string'))
+    ) {
       errs.push('input.keysByActor is not a map of actor to lists of hex keys');
     }
   }
@@ -399,13 +434,25 @@ function decide(
     else if (res?.outcome === 'error') errors.push({ rule: r.id, message: res.error ?? 'error' });
   });
   if (inputErrors.length) {
-    return { decision: 'deny', rule: null, reason: `invalid input: ${inputErrors.join('; ')}`, matched, errors };
+    return {
+      decision: 'deny',
+      rule: null,
+      reason: `invalid input: ${inputErrors.join('; ')}`,
+      matched,
+      errors,
+    };
   }
   const deny = matched.find((m) => m.effect === 'deny');
   if (deny) return { decision: 'deny', rule: deny.rule, reason: deny.because, matched, errors };
   const err = errors[0];
   if (err) {
-    return { decision: 'deny', rule: err.rule, reason: `evaluation error in rule "${err.rule}": ${err.message}`, matched, errors };
+    return {
+      decision: 'deny',
+      rule: err.rule,
+      reason: `evaluation error in rule "${err.rule}": ${err.message}`,
+      matched,
+      errors,
+    };
   }
   const allow = matched.find((m) => m.effect === 'allow');
   if (allow) return { decision: 'allow', rule: allow.rule, reason: allow.because, matched, errors };
@@ -455,8 +502,16 @@ export function explainPolicy(rgc: Rgc | Uint8Array, input: PolicyInput): Policy
       const { value, node } = explainExpr(ctx, r.when);
       return { ...base, outcome: value ? 'match' : 'no-match', condition: node };
     } catch (e) {
-      const node = (e as { node?: ExplainNode }).node ?? { text: renderExpr(r.when), result: 'error' as const };
-      return { ...base, outcome: 'error', error: e instanceof Error ? e.message : String(e), condition: node };
+      const node = (e as { node?: ExplainNode }).node ?? {
+        text: renderExpr(r.when),
+        result: 'error' as const,
+      };
+      return {
+        ...base,
+        outcome: 'error',
+        error: e instanceof Error ? e.message : String(e),
+        condition: node,
+      };
     }
   });
   return { ...decide(p, rules, []), rules, inputErrors };

@@ -104,7 +104,8 @@ function checkPath(p: unknown, where: string): void {
   const root = p[0] as string;
   if (root === 'ref' || root === 'actor') {
     if (p.length !== 1) throw bad(`${where}: ${root} has no fields`);
-  } else if (root !== 'event' || p.length < 2) throw bad(`${where}: path must start with ref, actor or event.<field>`);
+  } else if (root !== 'event' || p.length < 2)
+    throw bad(`${where}: path must start with ref, actor or event.<field>`);
 }
 
 function checkOperand(o: unknown, where: string): void {
@@ -185,7 +186,8 @@ export function validateRgc(v: unknown): asserts v is Rgc {
     if (!RGS_NAME_RE.test(g)) throw bad(`group name ${JSON.stringify(g)}`);
     if (!Array.isArray(members) || !members.every((m) => typeof m === 'string')) throw bad(`group ${g}`);
     for (let i = 1; i < members.length; i++) {
-      if (!((members[i - 1] as string) < (members[i] as string))) throw bad(`group ${g} is not sorted and unique`);
+      if (!((members[i - 1] as string) < (members[i] as string)))
+        throw bad(`group ${g} is not sorted and unique`);
     }
   }
   if (!Array.isArray(v.rules)) throw bad('rules');
@@ -193,7 +195,8 @@ export function validateRgc(v: unknown): asserts v is Rgc {
   for (const r of v.rules) {
     if (!isObj(r)) throw bad('rule is not a map');
     checkKeys(r, ['id', 'effect', 'when', 'because'], 'rule');
-    if (typeof r.id !== 'string' || !RULE_ID_RE.test(r.id) || ids.has(r.id)) throw bad(`rule id ${String(r.id)}`);
+    if (typeof r.id !== 'string' || !RULE_ID_RE.test(r.id) || ids.has(r.id))
+      throw bad(`rule id ${String(r.id)}`);
     ids.add(r.id);
     if (r.effect !== 'allow' && r.effect !== 'deny') throw bad(`rule ${r.id}: effect`);
     if (typeof r.because !== 'string') throw bad(`rule ${r.id}: because`);
@@ -261,7 +264,8 @@ export function renderPath(p: RgcPath): string {
 
 /** An expression as `.rgs` source, fully parenthesized where `and`/`or` nest. */
 export function renderExpr(e: RgcExpr): string {
-  const sub = (x: RgcExpr): string => (x[0] === 'and' || x[0] === 'or' ? `(${renderExpr(x)})` : renderExpr(x));
+  const sub = (x: RgcExpr): string =>
+    x[0] === 'and' || x[0] === 'or' ? `(${renderExpr(x)})` : renderExpr(x);
   switch (e[0]) {
     case 'true':
       return 'true';

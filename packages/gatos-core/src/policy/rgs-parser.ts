@@ -127,7 +127,8 @@ class Parser {
     const t = this.tok;
     if (t.kind !== 'int') throw this.syntax(t, `expected ${what} (an integer), found ${this.describe(t)}`);
     this.pos++;
-    if (!INT_RE.test(t.value)) throw this.compile(t, `bad integer ${t.value}`, 'write integers without leading zeros or -0');
+    if (!INT_RE.test(t.value))
+      throw this.compile(t, `bad integer ${t.value}`, 'write integers without leading zeros or -0');
     const value = Number(t.value);
     if (!Number.isSafeInteger(value)) throw this.compile(t, `integer ${t.value} is beyond ±(2^53−1)`);
     return { tok: t, value };
@@ -174,9 +175,14 @@ class Parser {
     while (!this.isPunct(']')) {
       const m = this.string('an actor');
       if (!ENVELOPE_ACTOR_RE.test(m.value)) {
-        throw this.compile(m, `${JSON.stringify(m.value)} is not an actor`, 'actors are user:<name>, agent:<name> or service:<name>');
+        throw this.compile(
+          m,
+          `${JSON.stringify(m.value)} is not an actor`,
+          'actors are user:<name>, agent:<name> or service:<name>',
+        );
       }
-      if (members.has(m.value)) throw this.compile(m, `${JSON.stringify(m.value)} is listed twice in group ${n.value}`);
+      if (members.has(m.value))
+        throw this.compile(m, `${JSON.stringify(m.value)} is listed twice in group ${n.value}`);
       members.add(m.value);
       if (!this.isPunct(',')) break;
       this.pos++;
@@ -189,12 +195,17 @@ class Parser {
     this.word('rule');
     const idTok = this.string('the rule id');
     if (!RULE_ID_RE.test(idTok.value)) {
-      throw this.compile(idTok, `bad rule id ${JSON.stringify(idTok.value)}`, 'rule ids match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}');
+      throw this.compile(
+        idTok,
+        `bad rule id ${JSON.stringify(idTok.value)}`,
+        'rule ids match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}',
+      );
     }
     if (ids.has(idTok.value)) throw this.compile(idTok, `duplicate rule id ${JSON.stringify(idTok.value)}`);
     ids.add(idTok.value);
     let effect: 'allow' | 'deny';
-    if (this.isWord('allow') || this.isWord('deny')) effect = this.toks[this.pos++]!.value as 'allow' | 'deny';
+    if (this.isWord('allow') || this.isWord('deny'))
+      effect = this.toks[this.pos++]!.value as 'allow' | 'deny';
     else throw this.syntax(this.tok, `expected "allow" or "deny", found ${this.describe(this.tok)}`);
     let when: RgcExpr = ['true'];
     if (this.isWord('when')) {
@@ -202,7 +213,11 @@ class Parser {
       when = this.parseExpr(0);
     }
     if (!this.isWord('because')) {
-      throw this.syntax(this.tok, `expected "because", found ${this.describe(this.tok)}`, 'every rule ends with because "<reason>"');
+      throw this.syntax(
+        this.tok,
+        `expected "because", found ${this.describe(this.tok)}`,
+        'every rule ends with because "<reason>"',
+      );
     }
     this.pos++;
     const because = this.string('the reason').value;
@@ -250,7 +265,11 @@ class Parser {
     const g = this.name('a group name');
     if (!this.groups.has(g.value)) {
       const known = [...this.groups.keys()].sort();
-      throw this.compile(g, `unknown group ${g.value}`, known.length ? `defined groups: ${known.join(', ')}` : 'no group is defined');
+      throw this.compile(
+        g,
+        `unknown group ${g.value}`,
+        known.length ? `defined groups: ${known.join(', ')}` : 'no group is defined',
+      );
     }
     return g.value;
   }
@@ -291,8 +310,10 @@ class Parser {
       if (this.isWord('group')) return ['in_group', left, this.groupRef()];
       const rt = this.tok;
       const right = this.parseOperand(true);
-      if (left[0] === 'lit' && right[0] === 'lit') throw this.compile(rt, 'both sides are literals: the condition is constant');
-      if (right[0] === 'lit' && !Array.isArray(right[1])) throw this.compile(rt, '"in" needs a list [..], a group or a field on its right');
+      if (left[0] === 'lit' && right[0] === 'lit')
+        throw this.compile(rt, 'both sides are literals: the condition is constant');
+      if (right[0] === 'lit' && !Array.isArray(right[1]))
+        throw this.compile(rt, '"in" needs a list [..], a group or a field on its right');
       return ['in', left, right];
     }
     if (this.tok.kind === 'punct' && CMP.has(this.tok.value)) {
@@ -300,15 +321,20 @@ class Parser {
       const op = this.cmpOp();
       const rt = this.tok;
       const right = this.parseOperand();
-      if (left[0] === 'lit' && right[0] === 'lit') throw this.compile(rt, 'both sides are literals: the condition is constant');
+      if (left[0] === 'lit' && right[0] === 'lit')
+        throw this.compile(rt, 'both sides are literals: the condition is constant');
       if (op !== '==' && op !== '!=') {
         for (const o of [left, right]) {
-          if (o[0] === 'lit' && typeof o[1] === 'boolean') throw this.compile(opTok, `"${op}" orders integers or strings, not booleans`);
+          if (o[0] === 'lit' && typeof o[1] === 'boolean')
+            throw this.compile(opTok, `"${op}" orders integers or strings, not booleans`);
         }
       }
       return ['cmp', op, left, right];
     }
-    throw this.syntax(this.tok, `expected a condition operator (== != < <= > >= in matches exists) after ${this.describe(start)}, found ${this.describe(this.tok)}`);
+    throw this.syntax(
+      this.tok,
+      `expected a condition operator (== != < <= > >= in matches exists) after ${this.describe(start)}, found ${this.describe(this.tok)}`,
+    );
   }
 
   private scalar(): RgcScalar {
@@ -367,7 +393,11 @@ class Parser {
       case 'payload':
         return ['event', 'payload', ...rest()];
       default:
-        throw this.syntax(t, `unknown field ${JSON.stringify(t.value)}`, 'fields are ref, actor, caps, event.<name>, payload.<path>');
+        throw this.syntax(
+          t,
+          `unknown field ${JSON.stringify(t.value)}`,
+          'fields are ref, actor, caps, event.<name>, payload.<path>',
+        );
     }
   }
 }

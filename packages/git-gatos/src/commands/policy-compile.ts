@@ -22,7 +22,10 @@ const mod: CommandModule<CompileArgs> = {
         describe: 'Where to write the .rgc (default: the source path with .rgc)',
       })
       .example('git gatos policy compile lab.rgs', 'Write lab.rgc and print its policy_code_root')
-      .example('git gatos policy compile lab.rgs -o /tmp/lab.rgc --json', 'As JSON') as unknown as Argv<CompileArgs>,
+      .example(
+        'git gatos policy compile lab.rgs -o /tmp/lab.rgc --json',
+        'As JSON',
+      ) as unknown as Argv<CompileArgs>,
   handler: async (argv, io) => {
     const source = await readTextInput(io, argv.file);
     const compiled = compileRgs(source, { file: argv.file });

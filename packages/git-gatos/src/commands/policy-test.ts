@@ -46,7 +46,11 @@ interface TestArgs {
 const mod: CommandModule<TestArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .positional('policy', { type: 'string', demandOption: true, describe: 'The .rgs source or compiled .rgc' })
+      .positional('policy', {
+        type: 'string',
+        demandOption: true,
+        describe: 'The .rgs source or compiled .rgc',
+      })
       .option('input', {
         type: 'string',
         demandOption: true,
