@@ -201,6 +201,24 @@ export const ErrorCodes = {
     ExitStatus.deny,
     'A policy rule or the input could not be evaluated; the request is denied (fail closed).',
   ],
+  // Governance: policy bundles, proposals, approvals, grants.
+  GATOS_E_POLICY_BUNDLE: [
+    ExitStatus.invalid,
+    'A policy bundle, activation or governance record is malformed or does not match what it names.',
+  ],
+  GATOS_E_POLICY_QUORUM: [
+    ExitStatus.deny,
+    'The approvals do not meet the active policy\'s governance rule (distinct registered keys are counted).',
+  ],
+  GATOS_E_POLICY_ROLLBACK: [
+    ExitStatus.deny,
+    'The policy version does not exceed the active one; re-activating an older policy is refused.',
+  ],
+  GATOS_E_PROPOSAL_NOT_FOUND: [ExitStatus.notFound, 'No proposal with that id.'],
+  GATOS_E_GOV_STATE: [
+    ExitStatus.conflict,
+    'The governance step does not fit the current state (revoked, already granted, no active policy, ...).',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

@@ -151,7 +151,7 @@ export async function verifyFoldChain(opts: FoldVerifyOptions): Promise<FoldVeri
     }
     if (cp && problems.length === 0) {
       try {
-        await refold(cp, prev, opts, add);
+        await refoldCheckpoint(cp, prev, opts, add);
       } catch (e) {
         add(e);
       }
@@ -169,10 +169,22 @@ export async function verifyFoldChain(opts: FoldVerifyOptions): Promise<FoldVeri
   return report;
 }
 
-async function refold(
+/** What {@link refoldCheckpoint} reads history with. */
+export interface RefoldContext {
+  objects: ObjectStore;
+  trust: TrustSet;
+  loadFold: (source: string) => Promise<LoadedFold>;
+}
+
+/**
+ * Re-derives one checkpoint from its parent (`spec/proof-of-fold.md` § 8.3): checks the `prev_state_root` link, every
+ * folded event, the journal counts and `event_range`, re-runs the fold and compares the state root. Every problem
+ * is passed to `add`; structural failures throw.
+ */
+export async function refoldCheckpoint(
   cp: Checkpoint,
   prev: Checkpoint | null,
-  opts: FoldVerifyOptions,
+  opts: RefoldContext,
   add: (e: unknown) => void,
 ): Promise<void> {
   const p = cp.predicate;

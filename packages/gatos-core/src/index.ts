@@ -41,3 +41,4 @@ export * from './policy/rgs-lexer.js';
 export * from './policy/rgs-parser.js';
 export * from './policy/rgc.js';
 export * from './policy/policy-eval.js';
+export * from './governance/index.js';

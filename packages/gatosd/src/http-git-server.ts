@@ -220,7 +220,9 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
       const closed = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();
       await Promise.all(
-        [...children].map((c) => new Promise<void>((ok) => (c.exitCode !== null ? ok() : c.once('close', ok)))),
+        [...children].map(
+          (c) => new Promise<void>((ok) => (c.exitCode !== null ? ok() : c.once('close', ok))),
+        ),
       );
       server.closeAllConnections();
       await closed;

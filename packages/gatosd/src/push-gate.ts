@@ -25,7 +25,13 @@ import {
   ZERO_OID,
   type RepoConfig,
 } from '@gatos/core';
-import { type GateFoldEngine, gateProfile, openGateFoldEngine, refoldPushedCheckpoints } from './gate-refold.js';
+import {
+  type GateFoldEngine,
+  gateProfile,
+  openGateFoldEngine,
+  refoldPushedCheckpoints,
+} from './gate-refold.js';
+import { openPolicyGate, PolicyRefusal } from './policy-gate.js';
 
 /** One line of pre-receive input: `<old> <new> <ref>`; null stands for the all-zero id (create / delete). */
 export interface PushUpdate {
@@ -47,6 +53,10 @@ export const RULES = {
   'state-proof': 'a state checkpoint is malformed or its Proof-of-Fold does not verify',
   'state-refold': 're-folding history does not reproduce a pushed checkpoint (profiles with gate_refold)',
   'gate-error': 'the gate could not check the update (it fails closed)',
+  'policy-default-deny': 'no rule of the active policy allows the event',
+  'policy-quorum': 'a policy activation without a grant that met the active policy quorum',
+  'policy-rollback': 'a policy activation whose version does not exceed the active one',
+  'policy-bundle': 'a policy bundle or activation is malformed, or published without activation',
 } as const;
 
 /** A rule id. */
@@ -57,6 +67,7 @@ export interface Denial {
   ref: string;
   old: Oid | null;
   new: Oid | null;
+  /** A gate rule id; policy denials may carry a rule id of the active policy (see policy-gate.ts). */
   rule: RuleId;
   reason: string;
   /** The GATOS error code behind the refusal, when there is one. */
@@ -277,6 +288,7 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
       await fn();
     } catch (e) {
       if (e instanceof Refusal) deny(u, e);
+      else if (e instanceof PolicyRefusal) denials.push(e.denial(u));
       else {
         const msg = e instanceof Error ? e.message : String(e);
         deny(u, new Refusal('gate-error', msg, isGatosError(e) ? { code: e.code } : {}));
@@ -337,9 +349,21 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     })();
     return refolder;
   };
+  // Policies updates (bundles, activations with quorum) and the policy journal events are checked against.
+  const policyGate = await openPolicyGate({
+    objects,
+    refs,
+    updates: pending,
+    trust: current,
+    deny: (d) => denials.push(d),
+  });
   try {
     for (const u of pending) {
-      if (u.kind === 'journal') await guarded(u, async () => checkJournal(u, objects, await current()));
+      if (u.kind === 'journal')
+        await guarded(u, async () => {
+          await checkJournal(u, objects, await current());
+          await policyGate.checkJournal(u);
+        });
       else if (u.kind === 'state')
         await guarded(u, async () => checkState(u, objects, await current(), getRefolder));
     }

@@ -6,14 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import {
-  appendEvents,
-  journalRef,
-  keyId,
-  keyPairFromSeed,
-  readTrust,
-  signEvent,
-} from '@gatos/core';
+import { appendEvents, journalRef, keyId, keyPairFromSeed, readTrust, signEvent } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk, gatos, git, tmp } from '../../git-gatos/test/helpers.js';
@@ -34,9 +27,14 @@ interface Push {
 }
 
 function push(...args: string[]): Promise<Push> {
+  return gitAsync(client, 'push', '--porcelain', http.url, ...args);
+}
+
+/** Runs git without blocking the event loop (the HTTP server shares this process). */
+function gitAsync(cwd: string, ...args: string[]): Promise<Push> {
   return new Promise((resolve) => {
-    const child = spawn('git', ['push', '--porcelain', http.url, ...args], {
-      cwd: client,
+    const child = spawn('git', args, {
+      cwd,
       env: { ...env, LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' },
     });
     let out = '';
@@ -78,7 +76,9 @@ beforeAll(async () => {
   expectOk(gatos(root, env, ['hook', 'install', server, '--json']));
   http = await startGitHttpServer({ repo: server });
   client = join(root, 'client');
-  git(root, 'clone', '-q', http.url, client);
+  // Asynchronously: the server runs in this process, a synchronous clone would block it.
+  const cloned = await gitAsync(root, 'clone', '-q', http.url, client);
+  expect(cloned.status, cloned.out).toBe(0);
   expectOk(gatos(client, env, ['init']));
   expectOk(gatos(client, env, ['key', 'new', '--actor', 'user:alice']));
   for (const n of [1, 2]) {
@@ -159,7 +159,7 @@ describe('push-gate over http://', () => {
   it('serves only its repository, and stops cleanly', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(http.url);
-      request({ host: u.hostname, port: u.port, path: '/other.git/info/refs' }, (res) => {
+      request({ host: u.hostname, port: u.port, path: '/other.git/info/refs', agent: false }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       })
@@ -170,7 +170,7 @@ describe('push-gate over http://', () => {
     expect(http.requests).toBeGreaterThan(5);
     await http.close();
     const err = await new Promise<string>((resolve) => {
-      request({ host: '127.0.0.1', port: http.port, path: '/' }, () => resolve('connected'))
+      request({ host: '127.0.0.1', port: http.port, path: '/', agent: false }, () => resolve('connected'))
         .on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))
         .end();
     });

@@ -97,7 +97,7 @@ export const GROUPS: Record<string, string> = {
   state: 'Inspect folded state (show)',
   hook: 'Guard a repository with the push-gate (install)',
   audit: 'Inspect the DENY audit chain of the push-gate (log, show)',
-  policy: 'Policies: compile, test, explain',
+  policy: 'Policies: compile, test, explain, activate (bootstrap), check (dry-run of the push-gate)',
 };
 
 COMMANDS.push(
@@ -139,5 +139,44 @@ COMMANDS.push(
     usage: 'explain <policy>',
     describe: 'Show, per rule and per condition, why a request is allowed or denied',
     load: () => import('./commands/policy-explain.js'),
+  },
+);
+
+COMMANDS.push(
+  {
+    words: ['propose'],
+    usage: 'propose',
+    describe: 'Propose a new policy bundle (a signed policy.propose event; prints the proposal id)',
+    load: () => import('./commands/propose.js'),
+  },
+  {
+    words: ['approve'],
+    usage: 'approve <proposal>',
+    describe: 'Approve a proposal with your key (a signed event on refs/gatos/approvals/<id>/<actor>)',
+    load: () => import('./commands/approve.js'),
+  },
+  {
+    words: ['grant'],
+    usage: 'grant <proposal>',
+    describe: 'Check quorum under the active policy, record the grant, publish and activate the bundle',
+    load: () => import('./commands/grant.js'),
+  },
+  {
+    words: ['revoke'],
+    usage: 'revoke <proposal>',
+    describe: 'Before a grant: withdraw your proposal, or your approval of it',
+    load: () => import('./commands/revoke.js'),
+  },
+  {
+    words: ['policy', 'activate'],
+    usage: 'activate <file>',
+    describe: 'Activate the first policy (--bootstrap), only while no policy is active',
+    load: () => import('./commands/policy-activate.js'),
+  },
+  {
+    words: ['policy', 'check'],
+    usage: 'check',
+    describe: 'Dry-run the push-gate for local GATOS refs that differ from a remote (exit 7: refused)',
+    load: () => import('./commands/policy-check.js'),
   },
 );

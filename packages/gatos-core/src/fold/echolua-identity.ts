@@ -14,7 +14,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { ECHOLUA_PRELUDE } from './echolua-prelude.js';
 
 /** The EchoLua release; bump it whenever the prelude, the value model or fuel accounting changes. */
-export const ECHOLUA_RELEASE = '0.1.1';
+export const ECHOLUA_RELEASE = '0.1.2';
 /** The EchoLua version string. */
 export const ECHOLUA_VERSION = `echolua/${ECHOLUA_RELEASE}`;
 /** The wasmoon release EchoLua is pinned to (exact version in package.json). */

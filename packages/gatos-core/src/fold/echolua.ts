@@ -117,6 +117,14 @@ const LONG_STRING_MIN_ALLOC = STRING_OVERHEAD + 41;
 const STRING_BYTES_PER_FUEL = 64;
 const MIN_MEMORY = 1 << 20;
 const HOOKCOUNT_PROBE = 0x07a5a5a5;
+const UPVALUE_PROBE = 0x5a17c0de;
+/** Lua's type tag of an integer TValue (`LUA_VNUMINT`). */
+const LUA_VNUMINT = 3;
+/**
+ * Instructions of `CUR, EVLOGS = i, 0` in the prelude's `run` loop, which `run_reuse` leaves to TICK (the engine
+ * writes the two upvalues in place) and the engine charges with the instantiation instead (spec § 1.1).
+ */
+const REUSE_LOOP_SAVED = 4;
 
 /** The raw emscripten exports EchoLua uses (typed here; wasmoon types only its wrappers). */
 interface RawModule {
@@ -147,6 +155,9 @@ interface RawModule {
   _luaL_unref(L: number, t: number, ref: number): void;
   _luaL_loadbufferx(L: number, buf: number, size: number, name: number, mode: number): number;
   _lua_error(L: number): number;
+  _lua_getupvalue(L: number, funcindex: number, n: number): number;
+  _lua_upvalueid(L: number, funcindex: number, n: number): number;
+  _lua_tointegerx(L: number, idx: number, isnum: number): bigint;
 }
 
 type DriverName = (typeof DRIVER_FUNCTIONS)[number];
@@ -192,6 +203,9 @@ class Engine implements EchoLua {
   private readonly cstrs = new Map<string, number>();
   private readonly driver = new Map<DriverName, bigint>();
   private hookcountIndex = 0;
+  /** HEAP32 indices of the values of the prelude's log counters CUR and EVLOGS (closed upvalues, integers). */
+  private curIndex = 0;
+  private evlogsIndex = 0;
 
   // Metering state of the call in progress.
   private metering = false;
@@ -230,6 +244,7 @@ class Engine implements EchoLua {
     try {
       this.locateHookCount();
       this.loadPrelude();
+      this.locateLogCounters();
     } catch (e) {
       this.close();
       throw e;
@@ -304,11 +319,23 @@ class Engine implements EchoLua {
       this.fuelTotal += started + this.evAlloc;
       this.segments?.push(started + this.evAlloc);
     }
-    this.evIndex++;
+    const ev = ++this.evIndex;
+    // CUR, EVLOGS = ev + 1, 0 (the log counters of the event that starts; integers stay integers).
+    const heap = this.M.HEAP32;
+    heap[this.curIndex] = ev + 1;
+    heap[this.curIndex + 1] = 0;
+    heap[this.evlogsIndex] = 0;
+    heap[this.evlogsIndex + 1] = 0;
     const pre = this.preCharge;
-    this.evInstr = pre;
     this.evAlloc = 0;
-    this.setChunk(Math.min(HOOK_CHUNK, this.fuel + 1 - pre));
+    if (pre <= this.fuel) {
+      this.evInstr = pre;
+      this.setChunk(Math.min(HOOK_CHUNK, this.fuel + 1 - pre));
+    } else {
+      // The charge alone exceeds the budget (pre = fuel + 1): the event's first instruction is fuel + 1.
+      this.evInstr = pre - 1;
+      this.setChunk(1);
+    }
     return 0;
   };
 
@@ -355,6 +382,50 @@ class Engine implements EchoLua {
     M._lua_settop(this.L, 0);
     M._lua_sethook(this.L, 0, 0, 0);
     if (!ok) throw new GatosError('GATOS_E_INTERNAL', 'EchoLua: cannot locate the Lua instruction counter');
+  }
+
+  /**
+   * Find where the values of the prelude's upvalues CUR and EVLOGS live, so that TICK sets them without running Lua
+   * instructions. `lua_upvalueid` gives the `UpVal`; its value pointer follows the 8-byte GC header. Checked by
+   * writing a probe there and reading it back through the Lua API.
+   */
+  private locateLogCounters(): void {
+    const M = this.M;
+    const L = this.L;
+    this.pushDriver('run'); // its loop still sets CUR and EVLOGS (shared with log)
+    const found = new Map<string, number>();
+    for (let n = 1; ; n++) {
+      const namePtr = M._lua_getupvalue(L, 1, n);
+      if (namePtr === 0) break;
+      M._lua_settop(L, 1);
+      let end = namePtr;
+      while (M.HEAPU8[end] !== 0) end++;
+      const name = decoder.decode(M.HEAPU8.subarray(namePtr, end));
+      if (name !== 'CUR' && name !== 'EVLOGS') continue;
+      const upval = M._lua_upvalueid(L, 1, n);
+      const value = upval === 0 ? 0 : M.HEAPU32[(upval + 8) >> 2]!;
+      let ok = value !== 0 && value % 8 === 0 && M.HEAPU8[value + 8] === LUA_VNUMINT;
+      if (ok) {
+        const i = value >> 2;
+        const saved = [M.HEAP32[i]!, M.HEAP32[i + 1]!];
+        M.HEAP32[i] = UPVALUE_PROBE;
+        M.HEAP32[i + 1] = 0;
+        M._lua_getupvalue(L, 1, n);
+        ok = M._lua_type(L, -1) === LUA_TNUMBER && M._lua_tointegerx(L, -1, 0) === BigInt(UPVALUE_PROBE);
+        M._lua_settop(L, 1);
+        M.HEAP32[i] = saved[0]!;
+        M.HEAP32[i + 1] = saved[1]!;
+        if (ok) found.set(name, i);
+      }
+    }
+    M._lua_settop(L, 0);
+    const cur = found.get('CUR');
+    const evlogs = found.get('EVLOGS');
+    if (cur === undefined || evlogs === undefined) {
+      throw new GatosError('GATOS_E_INTERNAL', 'EchoLua: cannot locate the log counters of the prelude');
+    }
+    this.curIndex = cur;
+    this.evlogsIndex = evlogs;
   }
 
   private loadPrelude(): void {
@@ -586,11 +657,12 @@ class Engine implements EchoLua {
     M._lua_settop(L, 0);
     // Reuse path: one instance (its top level is definitions only), charged per event what instantiate(chunk)
     // costs on the fresh path: segment 1 (the call) minus segment 2 (empty), minus the one instruction that
-    // loads the reused instance instead (see run_reuse in the prelude).
+    // loads the reused instance instead, plus the log-counter instructions run_reuse leaves to TICK (see run_reuse
+    // in the prelude).
     let instRef = -1;
     let preCharge = 0;
     if (verdict.reusable && segments.length === 2) {
-      preCharge = segments[0]! - segments[1]! - 1;
+      preCharge = segments[0]! - segments[1]! - 1 + REUSE_LOOP_SAVED;
       this.pushDriver('instance');
       M._lua_rawgeti(L, REGISTRY, refBig);
       this.beginMetering();

@@ -530,6 +530,55 @@ end
     expect(r.auto.state).toEqual({ v: true });
   });
 
+  it('gives the same log lines, per-event numbering and per-event caps on both paths', async () => {
+    const source =
+      'local function say(x) log("ev", x) end\nfunction fold(s, e) say(e.i) if e.i % 2 == 1 then for i = 1, 120 do log(i) end end s.n = (s.n or 0) + 1 return s end';
+    const events = [{ i: 0 }, { i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }];
+    for (const size of [1, 2, 5]) {
+      const r = await bothWays(source, events, size);
+      expect(r.instance).toBe('reuse');
+      expect(r.auto).toEqual(r.fresh);
+    }
+    const a = await echo.loadFold(source);
+    const { logs } = await a.run({}, events);
+    expect(logs.filter((l) => l.event === 1)).toHaveLength(100);
+    expect(logs.filter((l) => l.event === 2)).toEqual([{ event: 2, message: 'ev 2' }]);
+    expect(logs.filter((l) => l.event === 3)).toHaveLength(100);
+    a.unload();
+  });
+
+  it('fails or passes at the same instruction on both paths for every small budget', async () => {
+    // Covers budgets where the charge for the instantiation alone nearly exhausts an event.
+    const source = 'function fold(s, e) s.n = (s.n or 0) + e.k return s end';
+    const passes: number[] = [];
+    for (let fuel = 20; fuel <= 48; fuel++) {
+      const engine = await createEchoLua({ fuel, memoryBytes: OPTS.memoryBytes });
+      try {
+        const outcome = async (opts: { instance: 'auto' | 'fresh' }) => {
+          try {
+            const fold = await engine.loadFold(source, 'fold', opts);
+            return { instance: fold.instance, r: await fold.run({}, [{ k: 1 }, { k: 2 }]) };
+          } catch (e) {
+            if (isGatosError(e)) return { code: e.code, data: e.data };
+            throw e;
+          }
+        };
+        const auto = await outcome({ instance: 'auto' });
+        const fresh = await outcome({ instance: 'fresh' });
+        if ('instance' in auto) {
+          expect(auto.instance).toBe('reuse');
+          passes.push(fuel);
+        }
+        expect({ fuel, ...auto, instance: undefined }).toEqual({ fuel, ...fresh, instance: undefined });
+      } finally {
+        engine.close();
+      }
+    }
+    // Some budgets fail at load, some while folding, some pass.
+    expect(passes.length).toBeGreaterThan(0);
+    expect(passes[0]).toBeGreaterThan(30);
+  });
+
   it('charges the same fuel on both paths, exhaustion included', async () => {
     const source =
       'local K = 2\nlocal function f(x) return x * K end\nfunction fold(s, e) local x = 0 for i = 1, e.n do x = x + f(i) end s.x = x return s end';
