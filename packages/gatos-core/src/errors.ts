@@ -208,7 +208,7 @@ export const ErrorCodes = {
   ],
   GATOS_E_POLICY_QUORUM: [
     ExitStatus.deny,
-    'The approvals do not meet the active policy\'s governance rule (distinct registered keys are counted).',
+    "The approvals do not meet the active policy's governance rule (distinct registered keys are counted).",
   ],
   GATOS_E_POLICY_ROLLBACK: [
     ExitStatus.deny,
