@@ -1,9 +1,10 @@
 // GATOS push-gate bench: the latency the pre-receive gate adds to a push of 1 and of 1,000 fresh events, against
-// the same push to an identical bare repository without the hook (the limit: git's own cost of the push).
-// usage: pnpm bench:gate [-- --rounds 5]
+// the same push to an identical bare repository without the hook (the limit: git's own cost of the push); and the
+// policy evaluator's decisions per second (conformance/policy/lab.rgs compiled once, varied inputs).
+// usage: pnpm bench:gate [-- --rounds 5] [-- --decisions 200000]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,9 +13,11 @@ import {
   PROFILES,
   TRUST_KEYS_REF,
   appendEvents,
+  compileRgs,
   configCommit,
   createEnvelope,
   createUlidFactory,
+  evaluatePolicy,
   journalRef,
   keyPairFromSeed,
   readTrust,
@@ -28,6 +31,7 @@ import { installHook } from '../packages/gatosd/dist/index.js';
 
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf('--rounds') + 1] || 0) || 5;
+const DECISIONS = Number(args[args.indexOf('--decisions') + 1] || 0) || 200_000;
 const SIZES = [1, 1000];
 const results = {};
 const dirs = [];
@@ -53,6 +57,73 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/**
+ * Policy decisions per second: `lab.rgs` compiled once, then `evaluatePolicy` on the IR (what the gate does for
+ * each journal event) over 1,000 varied inputs taken in turn: allowed writes, default denies (stranger, missing
+ * cap, payload too large, other ref), and API changes with 0 to 3 approvals (quorum rules). Also from `.rgc`
+ * bytes (decoded and validated on every call). Median of 5 runs.
+ */
+function policyDecisions() {
+  const source = readFileSync(join(import.meta.dirname, '../conformance/policy/lab.rgs'), 'utf8');
+  const compiled = compileRgs(source, { file: 'lab.rgs' });
+  const actors = ['user:alice', 'user:bob', 'user:carol', 'agent:sensor-1', 'user:eve'];
+  const pk = (i) => i.toString(16).padStart(64, '0');
+  const keysByActor = Object.fromEntries(actors.map((a, i) => [a, [pk(i + 1)]]));
+  const inputs = Array.from({ length: 1000 }, (_, i) => {
+    const actor = actors[i % actors.length];
+    const [, kind, name] = actor.match(/^(\w+):(.*)$/);
+    const api = i % 4 === 3;
+    return {
+      ref: i % 10 === 9 ? `refs/gatos/state/lab` : `refs/gatos/journal/lab/${kind}/${name}`,
+      actor,
+      event: {
+        type: api ? 'api.changed' : i % 2 ? 'note.created' : 'sample.registered',
+        caps: i % 7 === 6 ? [] : ['lab.write'],
+        payload: { volume_ul: (i * 37) % 1200, note: 'a typical small payload' },
+      },
+      approvals: api
+        ? actors.slice(0, i % 4 === 3 ? (i >> 2) % 4 : 0).map((a, k) => ({ actor: a, publicKey: pk(k + 1) }))
+        : [],
+      keysByActor,
+    };
+  });
+  const run = (policy, n) => {
+    let allowed = 0;
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++)
+      if (evaluatePolicy(policy, inputs[i % inputs.length]).decision === 'allow') allowed++;
+    return { secs: Number(process.hrtime.bigint() - t) / 1e9, allowed };
+  };
+  const out = {};
+  for (const [name, policy, n] of [
+    ['ir', compiled.rgc, DECISIONS],
+    ['rgc_bytes', compiled.bytes, Math.max(1000, Math.floor(DECISIONS / 4))],
+  ]) {
+    run(policy, Math.min(n, 20_000)); // warm-up
+    const runs = Array.from({ length: 5 }, () => run(policy, n));
+    const rate = n / median(runs.map((r) => r.secs));
+    out[name] = {
+      decisions: n,
+      decisions_per_s: Math.round(rate),
+      us_per_decision: +(1e6 / rate).toFixed(2),
+      allowed_fraction: +(runs[0].allowed / n).toFixed(3),
+    };
+    console.log(
+      `policy decisions (${name === 'ir' ? 'compiled IR, as the gate' : '.rgc bytes, decoded per call'})`.padEnd(
+        52,
+      ) +
+        `${Math.round(rate).toLocaleString('en-US').padStart(10)} decisions/s   ` +
+        `${(1e6 / rate).toFixed(2)} µs/decision   ${(100 * out[name].allowed_fraction).toFixed(1)}% allowed`,
+    );
+  }
+  return {
+    policy: 'conformance/policy/lab.rgs',
+    rules: compiled.rgc.rules.length,
+    inputs: inputs.length,
+    ...out,
+  };
+}
 
 async function main() {
   const root = tmp();
@@ -137,8 +208,13 @@ async function main() {
     );
   }
   await objects.close();
+  console.log('');
+  const policy = policyDecisions();
   const out = join(import.meta.dirname, 'gate-results.json');
-  writeFileSync(out, `${JSON.stringify({ node: process.version, rounds: ROUNDS, results }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ node: process.version, git: git(root, 'version'), rounds: ROUNDS, results, policy }, null, 2)}\n`,
+  );
   console.log(`\nwrote ${out}`);
 }
 
