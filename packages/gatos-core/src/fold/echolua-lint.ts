@@ -25,7 +25,8 @@ export interface LintFinding {
   reason: string;
 }
 
-const KEYWORDS = new Set([
+/** Lua 5.4's reserved words. */
+export const LUA_KEYWORDS: ReadonlySet<string> = new Set([
   'and',
   'break',
   'do',
@@ -250,7 +251,7 @@ export function tokenizeLua(src: string): LuaToken[] {
       const start = i;
       while (i < n && isNameChar(src[i]!)) i++;
       const word = src.slice(start, i);
-      tokens.push({ kind: KEYWORDS.has(word) ? 'keyword' : 'name', value: word, line });
+      tokens.push({ kind: LUA_KEYWORDS.has(word) ? 'keyword' : 'name', value: word, line });
       continue;
     }
     const op3 = OPS3.find((o) => src.startsWith(o, i));

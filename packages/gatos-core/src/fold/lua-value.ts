@@ -6,6 +6,7 @@
  * Lua → JS: the prelude writes the state as canonical JSON and JS parses it (see `echolua-prelude.ts`).
  */
 import { GatosError } from '../errors.js';
+import { LUA_KEYWORDS } from './echolua-lint.js';
 import { MAX_DEPTH } from './echolua-prelude.js';
 
 /** A value EchoLua exchanges with JS: JSON-like data with integers only. */
@@ -14,30 +15,6 @@ export type FoldValue = null | boolean | number | string | FoldValue[] | { [key:
 /** An event handed to a fold: the same data model as the state. */
 export type FoldEvent = FoldValue;
 
-const LUA_KEYWORDS = new Set([
-  'and',
-  'break',
-  'do',
-  'else',
-  'elseif',
-  'end',
-  'false',
-  'for',
-  'function',
-  'goto',
-  'if',
-  'in',
-  'local',
-  'nil',
-  'not',
-  'or',
-  'repeat',
-  'return',
-  'then',
-  'true',
-  'until',
-  'while',
-]);
 const LUA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Strings that can be written between double quotes as they are (no quote, backslash, control, surrogate). */
 const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
