@@ -1,0 +1,307 @@
+/**
+ * Publishing: messages go onto the topic's current segment by compare-and-swap, many messages per swap; the
+ * segment rotates (its summary is written first) when it is full or the UTC day changed.
+ */
+import { GatosError } from '../errors.js';
+import { eventCid } from '../event-cid.js';
+import { type EventEnvelope, encodeEnvelope } from '../event-envelope.js';
+import { type GitObject, type Oid, ZERO_OID } from '../git-object.js';
+import type { EventSigner, RetryOptions } from '../journal.js';
+import { merkleRoot } from './merkle.js';
+import { contentHash, type MessageMeta, messageCommitObjects } from './message.js';
+import { formatSignature } from '../event-signature.js';
+import { assertTopic, nextSegmentName, parseSegmentName, segmentDay, segmentRef, summaryRef } from './names.js';
+import { type SegmentSummary, type SummaryKind, summaryCommitObjects } from './records.js';
+import {
+  type BusStores,
+  DEFAULT_TOPIC_CONFIG,
+  lastSummary,
+  loadTopic,
+  readSummaries,
+  type SegmentState,
+  type TopicConfig,
+  type TopicIndex,
+} from './topic.js';
+
+/** Options of {@link publish}. */
+export interface PublishOptions extends BusStores {
+  topic: string;
+  signer: EventSigner;
+  /** The current time: picks the segment's day and stamps summaries. */
+  now: Date;
+  config?: Partial<TopicConfig>;
+  /** Largest canonical envelope (the repository profile's limit; 1 MiB). */
+  maxEnvelopeBytes?: number;
+  /** Also treat a message whose content hash is already live as a duplicate (true). */
+  dedupeContent?: boolean;
+  index?: TopicIndex;
+  retry?: Partial<RetryOptions>;
+}
+
+/** One stored message. */
+export interface PublishedMessage {
+  segment: string;
+  ref: string;
+  commit: Oid;
+  offset: number;
+  ulid: string;
+  cid: string;
+}
+
+/** One message not stored again: its ULID or its content is already live (`offset`: the live copy). */
+export interface DuplicateMessage {
+  ulid: string;
+  reason: 'ulid' | 'content';
+  offset: number | null;
+}
+
+/** What {@link publish} did. */
+export interface PublishResult {
+  topic: string;
+  published: PublishedMessage[];
+  duplicates: DuplicateMessage[];
+  /** Segments sealed (rotated out) by this call, with their summary commits. */
+  sealed: { segment: string; summary: Oid }[];
+  /** Compare-and-swaps that succeeded (one per segment touched). */
+  swaps: number;
+}
+
+interface Prepared {
+  envelope: EventEnvelope;
+  bytes: Uint8Array;
+  cid: ReturnType<typeof eventCid>;
+  cidString: string;
+  hash: string;
+}
+
+const noSleep = async () => {};
+
+/** Resolved retry settings. */
+export function retryOptions(r?: Partial<RetryOptions>): RetryOptions {
+  return { attempts: 64, baseDelayMs: 2, maxDelayMs: 250, sleep: noSleep, random: () => 0.5, ...r };
+}
+
+async function backoff(retry: RetryOptions, attempt: number): Promise<void> {
+  const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.min(attempt, 16));
+  await retry.sleep(cap * (0.5 + retry.random() / 2));
+}
+
+function conflict(ref: string, attempts: number): GatosError {
+  return new GatosError('GATOS_E_REF_CONFLICT', `gave up updating ${ref} after ${attempts} lost races`, {
+    data: { ref },
+    hint: 'Other writers are updating the same topic very fast; retry.',
+  });
+}
+
+/** The summary of a live segment (all its messages). */
+export function summarizeSegment(seg: SegmentState, kind: SummaryKind, now: Date): SegmentSummary {
+  const first = seg.messages[0];
+  const last = seg.messages.at(-1);
+  if (!first || !last) throw new GatosError('GATOS_E_BUS_CORRUPT', `segment ${seg.ref} is empty`);
+  return {
+    version: 1,
+    kind,
+    topic: seg.topic,
+    segment: seg.name,
+    count: seg.messages.length,
+    first_offset: first.offset,
+    last_offset: last.offset,
+    first_cid: first.cid,
+    last_cid: last.cid,
+    first_commit: first.commit,
+    last_commit: last.commit,
+    bytes: last.bytes,
+    first_ts: first.seconds,
+    last_ts: last.seconds,
+    merkle_root: merkleRoot(seg.messages.map((m) => m.cid)),
+    at: now.toISOString(),
+  };
+}
+
+/**
+ * Appends a summary record for `seg` to the topic's summary chain (compare-and-swap with retry). A `sealed`
+ * record is not written twice for the same segment head (a crashed rotation is simply redone).
+ */
+export async function writeSummary(
+  stores: BusStores,
+  seg: SegmentState,
+  kind: SummaryKind,
+  now: Date,
+  retryIn?: Partial<RetryOptions>,
+): Promise<Oid> {
+  const retry = retryOptions(retryIn);
+  const ref = summaryRef(seg.topic);
+  const summary = summarizeSegment(seg, kind, now);
+  for (let attempt = 0; attempt < retry.attempts; attempt++) {
+    const { head, entry } = await lastSummary(stores, seg.topic);
+    if (
+      entry &&
+      entry.summary.kind === kind &&
+      entry.summary.segment === seg.name &&
+      entry.summary.last_commit === seg.head
+    ) {
+      return entry.commit;
+    }
+    const objs = summaryCommitObjects(summary, head, now);
+    await stores.objects.put(objs);
+    const commit = objs[2]!.oid;
+    if (await stores.refs.cas({ ref, expect: head, next: commit })) return commit;
+    await backoff(retry, attempt);
+  }
+  throw conflict(ref, retry.attempts);
+}
+
+/**
+ * Publishes messages, in order, to `topic`. Every envelope is validated and encoded before anything is written,
+ * so bad input changes nothing. Messages whose ULID (idempotency key) or content hash is already in a live
+ * segment, or earlier in the same call, are reported as duplicates and not stored. Returns what was stored.
+ */
+export async function publish(envelopes: readonly EventEnvelope[], opts: PublishOptions): Promise<PublishResult> {
+  const { topic, signer, now } = opts;
+  assertTopic(topic);
+  const config: TopicConfig = { ...DEFAULT_TOPIC_CONFIG, ...opts.config };
+  if (!(config.max_messages_per_segment >= 1) || !(config.max_segment_bytes >= 1)) {
+    throw new GatosError('GATOS_E_USAGE', 'segment limits must be at least 1');
+  }
+  const dedupeContent = opts.dedupeContent ?? true;
+  const retry = retryOptions(opts.retry);
+  let pending: Prepared[] = envelopes.map((envelope) => {
+    if (envelope.actor !== signer.actor) {
+      throw new GatosError('GATOS_E_ENVELOPE_ACTOR', `message actor ${envelope.actor} is not the signer ${signer.actor}`, {
+        data: { actor: envelope.actor, signer: signer.actor },
+      });
+    }
+    const bytes = encodeEnvelope(envelope, opts.maxEnvelopeBytes === undefined ? {} : { maxBytes: opts.maxEnvelopeBytes });
+    const cid = eventCid(bytes);
+    return { envelope, bytes, cid, cidString: cid.toString(), hash: contentHash(envelope) };
+  });
+  const result: PublishResult = { topic, published: [], duplicates: [], sealed: [], swaps: 0 };
+  let failures = 0;
+  while (pending.length > 0) {
+    const state = await loadTopic(opts, topic, opts.index);
+    // Dedupe against live segments and within the call.
+    const ulids = new Map(state.ulids);
+    const hashes = new Map(state.hashes);
+    const keep: Prepared[] = [];
+    for (const p of pending) {
+      const u = ulids.get(p.envelope.ulid);
+      const h = dedupeContent ? hashes.get(p.hash) : undefined;
+      if (ulids.has(p.envelope.ulid)) result.duplicates.push({ ulid: p.envelope.ulid, reason: 'ulid', offset: u ?? null });
+      else if (dedupeContent && hashes.has(p.hash)) {
+        result.duplicates.push({ ulid: p.envelope.ulid, reason: 'content', offset: h ?? null });
+      } else {
+        keep.push(p);
+        ulids.set(p.envelope.ulid, -1);
+        if (!hashes.has(p.hash)) hashes.set(p.hash, -1);
+      }
+    }
+    for (const d of result.duplicates) if (d.offset === -1) d.offset = null;
+    pending = keep;
+    if (pending.length === 0) break;
+
+    const cur = state.segments.at(-1) ?? null;
+    const last = cur?.messages.at(-1) ?? null;
+    const firstBytes = pending[0]!.bytes.length;
+    const rotate =
+      !cur ||
+      !last ||
+      cur.messages.length >= config.max_messages_per_segment ||
+      last.bytes + firstBytes > config.max_segment_bytes ||
+      (parseSegmentName(cur.name)?.day ?? '') < segmentDay(now);
+    let name: string;
+    let parent: Oid | null;
+    let index: number;
+    let bytes: number;
+    let offset: number;
+    if (!rotate) {
+      name = cur.name;
+      parent = cur.head;
+      index = cur.messages.length;
+      bytes = last.bytes;
+      offset = last.offset + 1;
+    } else {
+      let newest: string | null = cur?.name ?? null;
+      let base = last ? last.offset + 1 : 0;
+      if (cur && last) {
+        const summary = await writeSummary(opts, cur, 'sealed', now, opts.retry);
+        if (!result.sealed.some((s) => s.summary === summary)) result.sealed.push({ segment: cur.name, summary });
+      } else {
+        // No live segment: continue names and offsets after everything summarized (pruned) so far.
+        for (const { summary: s } of await readSummaries(opts, topic)) {
+          if (newest === null || s.segment > newest) newest = s.segment;
+          base = Math.max(base, s.last_offset + 1);
+        }
+      }
+      name = nextSegmentName(now, newest);
+      parent = null;
+      index = 0;
+      bytes = 0;
+      offset = base;
+    }
+    const ref = segmentRef(topic, name);
+    const expect = parent;
+    const written: GitObject[] = [];
+    const out: PublishedMessage[] = [];
+    const metas: MessageMeta[] = [];
+    let taken = 0;
+    for (const p of pending) {
+      if (index >= config.max_messages_per_segment) break;
+      if (taken > 0 || index > 0) {
+        if (bytes + p.bytes.length > config.max_segment_bytes) break;
+      }
+      const sig = signer.sign({ ref, parent: parent ?? ZERO_OID, cid: p.cid });
+      bytes += p.bytes.length;
+      const objs = messageCommitObjects({
+        envelope: p.envelope,
+        bytes: p.bytes,
+        cid: p.cidString,
+        sig,
+        keyId: signer.keyId,
+        parent,
+        contentHash: p.hash,
+        position: { offset, index, bytes },
+      });
+      written.push(objs.blob, objs.tree, objs.commit);
+      out.push({ segment: name, ref, commit: objs.commit.oid, offset, ulid: p.envelope.ulid, cid: p.cidString });
+      metas.push({
+        commit: objs.commit.oid,
+        parent,
+        tree: objs.tree.oid,
+        type: p.envelope.type,
+        ulid: p.envelope.ulid,
+        cid: p.cidString,
+        keyId: signer.keyId,
+        sig: formatSignature(sig),
+        offset,
+        index,
+        bytes,
+        contentHash: p.hash,
+        seconds: Math.floor(Date.parse(p.envelope.ts) / 1000),
+      });
+      parent = objs.commit.oid;
+      index++;
+      offset++;
+      taken++;
+    }
+    await opts.objects.put(written);
+    if (await opts.refs.cas({ ref, expect, next: parent })) {
+      result.swaps++;
+      result.published.push(...out);
+      pending = pending.slice(taken);
+      if (opts.index) {
+        const prev = opts.index.segments.get(ref);
+        opts.index.segments.set(ref, {
+          topic,
+          name,
+          ref,
+          head: parent!,
+          messages: [...(expect && prev ? prev.messages : []), ...metas],
+        });
+      }
+      continue;
+    }
+    if (++failures >= retry.attempts) throw conflict(ref, retry.attempts);
+    await backoff(retry, failures);
+  }
+  return result;
+}

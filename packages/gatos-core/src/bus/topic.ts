@@ -1,0 +1,195 @@
+/**
+ * Loading a topic's live state: its segments (with per-message metadata read from commits only, no blobs) and
+ * its summary chain. A {@link TopicIndex} caches segments between calls so a long-lived process (the daemon)
+ * re-reads only the commits appended since it last looked.
+ */
+import { GatosError } from '../errors.js';
+import { decodeEnvelope, type EventEnvelope } from '../event-envelope.js';
+import { type Oid, parseCommit, parseTree } from '../git-object.js';
+import { EVENT_BLOB_NAME } from '../journal.js';
+import type { ObjectStore } from '../object-store.js';
+import type { RefStore } from '../ref-store.js';
+import { type MessageMeta, parseMessageCommit } from './message.js';
+import { parseSegmentRef, segmentPrefix, summaryRef } from './names.js';
+import { parseSummary, SUMMARY_FILE, type SegmentSummary } from './records.js';
+
+/** The stores the bus works on. */
+export interface BusStores {
+  objects: ObjectStore;
+  refs: RefStore;
+}
+
+/** Rotation and retention settings of a topic. */
+export interface TopicConfig {
+  /** Rotate once a segment holds this many messages (10,000). */
+  max_messages_per_segment: number;
+  /** Rotate before a segment's envelope bytes would exceed this (64 MiB). */
+  max_segment_bytes: number;
+  /** `prune` removes segments whose last message is older than this many days (30). */
+  ttl_days: number;
+}
+
+/** The defaults of {@link TopicConfig}. */
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  max_messages_per_segment: 10_000,
+  max_segment_bytes: 64 * 1024 * 1024,
+  ttl_days: 30,
+};
+
+/** One live segment. */
+export interface SegmentState {
+  topic: string;
+  /** `yyyy/mm/dd/seq` */
+  name: string;
+  ref: string;
+  head: Oid;
+  /** Oldest first. */
+  messages: MessageMeta[];
+}
+
+/** Cached segments of one topic, keyed by ref. Keep one per topic in a long-lived process. */
+export interface TopicIndex {
+  topic: string;
+  segments: Map<string, SegmentState>;
+}
+
+/** A new, empty index for `topic`. */
+export function createTopicIndex(topic: string): TopicIndex {
+  return { topic, segments: new Map() };
+}
+
+/** A topic's live segments, oldest first, and its dedupe keys. */
+export interface TopicState {
+  topic: string;
+  segments: SegmentState[];
+  /** ULID → offset, over live segments. */
+  ulids: Map<string, number>;
+  /** Content hash → offset of its first occurrence, over live segments. */
+  hashes: Map<string, number>;
+}
+
+/** Reads one segment's message metadata, reusing `cached` when the segment only grew since. */
+export async function loadSegment(
+  objects: ObjectStore,
+  topic: string,
+  name: string,
+  ref: string,
+  head: Oid,
+  cached?: SegmentState,
+): Promise<SegmentState> {
+  if (cached && cached.head === head) return cached;
+  const commits = await objects.chain(head, cached?.head ?? null);
+  const grew = cached !== undefined && commits.length > 0 && commits[0]!.parents[0] === cached.head;
+  const fresh = grew ? commits : cached ? await objects.chain(head) : commits;
+  const metas = fresh.map(parseMessageCommit);
+  if (!grew && metas.length > 0 && metas[0]!.parent !== null) {
+    throw new GatosError('GATOS_E_BUS_CORRUPT', `segment ${ref} does not start with a parentless commit`, {
+      data: { ref },
+    });
+  }
+  return { topic, name, ref, head, messages: grew ? [...cached.messages, ...metas] : metas };
+}
+
+/** Lists and loads a topic's live segments (through `index` when given) and builds its dedupe maps. */
+export async function loadTopic(stores: BusStores, topic: string, index?: TopicIndex): Promise<TopicState> {
+  const prefix = segmentPrefix(topic);
+  const listed = await stores.refs.list(prefix);
+  const segments: SegmentState[] = [];
+  const live = new Set<string>();
+  for (const { ref, oid } of listed) {
+    const parsed = parseSegmentRef(ref);
+    if (!parsed || parsed.topic !== topic) continue;
+    live.add(ref);
+    const seg = await loadSegment(stores.objects, topic, parsed.name, ref, oid, index?.segments.get(ref));
+    index?.segments.set(ref, seg);
+    segments.push(seg);
+  }
+  if (index) for (const ref of [...index.segments.keys()]) if (!live.has(ref)) index.segments.delete(ref);
+  segments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ulids = new Map<string, number>();
+  const hashes = new Map<string, number>();
+  for (const s of segments) {
+    for (const m of s.messages) {
+      ulids.set(m.ulid, m.offset);
+      if (!hashes.has(m.contentHash)) hashes.set(m.contentHash, m.offset);
+    }
+  }
+  return { topic, segments, ulids, hashes };
+}
+
+/** A summary record with the commit that holds it. */
+export interface SummaryEntry {
+  commit: Oid;
+  summary: SegmentSummary;
+  /** The `Merkle-Root` trailer of the commit (must equal the record's). */
+  trailerRoot: string | null;
+}
+
+async function oneFileBlobs(objects: ObjectStore, trees: Oid[], file: string): Promise<Uint8Array[]> {
+  const treeObjs = await objects.get(trees);
+  const blobIds = treeObjs.map((t, i) => {
+    const entries = parseTree(trees[i]!, t.body);
+    const e = entries.find((x) => x.name === file);
+    if (entries.length !== 1 || !e) {
+      throw new GatosError('GATOS_E_BUS_CORRUPT', `tree ${trees[i]} must hold exactly ${file}`);
+    }
+    return e.oid;
+  });
+  return (await objects.get(blobIds)).map((b) => b.body);
+}
+
+/** The head of a topic's summary chain and its newest record, or nulls. */
+export async function lastSummary(
+  stores: BusStores,
+  topic: string,
+): Promise<{ head: Oid | null; entry: SummaryEntry | null }> {
+  const head = await stores.refs.read(summaryRef(topic));
+  if (!head) return { head: null, entry: null };
+  const [raw] = await stores.objects.get([head]);
+  const c = parseCommit(head, raw!.body);
+  return { head, entry: (await summariesOf(stores.objects, [c]))[0]! };
+}
+
+async function summariesOf(
+  objects: ObjectStore,
+  commits: { oid: Oid; tree: Oid; message: string }[],
+): Promise<SummaryEntry[]> {
+  const blobs = await oneFileBlobs(
+    objects,
+    commits.map((c) => c.tree),
+    SUMMARY_FILE,
+  );
+  return commits.map((c, i) => ({
+    commit: c.oid,
+    summary: parseSummary(blobs[i]!),
+    trailerRoot: /\nMerkle-Root: ([0-9a-f]{64})\n/.exec(c.message)?.[1] ?? null,
+  }));
+}
+
+/** Every summary record of a topic, oldest first. */
+export async function readSummaries(stores: BusStores, topic: string): Promise<SummaryEntry[]> {
+  const head = await stores.refs.read(summaryRef(topic));
+  if (!head) return [];
+  return summariesOf(stores.objects, await stores.objects.chain(head));
+}
+
+/** Loads envelopes for message metadata (two pipelined reads: trees, then blobs). */
+export async function loadEnvelopes(
+  objects: ObjectStore,
+  metas: readonly MessageMeta[],
+): Promise<{ envelope: EventEnvelope; bytes: Uint8Array }[]> {
+  if (metas.length === 0) return [];
+  const blobs = await oneFileBlobs(
+    objects,
+    metas.map((m) => m.tree),
+    EVENT_BLOB_NAME,
+  );
+  return blobs.map((bytes, i) => {
+    try {
+      return { envelope: decodeEnvelope(bytes), bytes };
+    } catch (e) {
+      if (e instanceof GatosError) e.data.commit = metas[i]!.commit;
+      throw e;
+    }
+  });
+}
