@@ -219,6 +219,18 @@ export const ErrorCodes = {
     ExitStatus.conflict,
     'The governance step does not fit the current state (revoked, already granted, no active policy, ...).',
   ],
+  // Message bus (M3).
+  GATOS_E_BUS_TOPIC: [ExitStatus.invalid, 'The bus topic name is invalid (1-64 chars of a-z, 0-9, _ and -).'],
+  GATOS_E_BUS_GROUP: [
+    ExitStatus.invalid,
+    'The consumer group name is invalid (1-64 chars of a-z, 0-9, _ and -).',
+  ],
+  GATOS_E_BUS_POSITION: [ExitStatus.notFound, 'The ack target is not a live message of the topic.'],
+  GATOS_E_BUS_CORRUPT: [
+    ExitStatus.verify,
+    'A bus segment, summary or consumer position is malformed or does not verify.',
+  ],
+  GATOS_E_BUS_LIMIT: [ExitStatus.limit, 'A bus limit was exceeded (segments per day).'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

@@ -42,3 +42,4 @@ export * from './policy/rgs-parser.js';
 export * from './policy/rgc.js';
 export * from './policy/policy-eval.js';
 export * from './governance/index.js';
+export * from './bus/index.js';

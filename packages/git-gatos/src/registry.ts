@@ -98,6 +98,7 @@ export const GROUPS: Record<string, string> = {
   hook: 'Guard a repository with the push-gate (install)',
   audit: 'Inspect the DENY audit chain of the push-gate (log, show)',
   policy: 'Policies: compile, test, explain, activate (bootstrap), check (dry-run of the push-gate)',
+  bus: 'Commit-backed message bus: publish, read, ack, prune, verify, stats',
 };
 
 COMMANDS.push(
@@ -178,5 +179,44 @@ COMMANDS.push(
     usage: 'check',
     describe: 'Dry-run the push-gate for local GATOS refs that differ from a remote (exit 7: refused)',
     load: () => import('./commands/policy-check.js'),
+  },
+);
+
+COMMANDS.push(
+  {
+    words: ['bus', 'publish'],
+    usage: 'publish',
+    describe: "Sign messages and store them on the topic's current segment (dedupe by key and content)",
+    load: () => import('./commands/bus-publish.js'),
+  },
+  {
+    words: ['bus', 'read'],
+    usage: 'read',
+    describe: 'Read the messages a consumer group has not acknowledged (at-least-once)',
+    load: () => import('./commands/bus-read.js'),
+  },
+  {
+    words: ['bus', 'ack'],
+    usage: 'ack',
+    describe: "Move a consumer group's position forward to a message (commit or offset)",
+    load: () => import('./commands/bus-ack.js'),
+  },
+  {
+    words: ['bus', 'prune'],
+    usage: 'prune',
+    describe: 'Remove segments older than the TTL, after writing their summaries',
+    load: () => import('./commands/bus-prune.js'),
+  },
+  {
+    words: ['bus', 'verify'],
+    usage: 'verify <topic>',
+    describe: "Verify a topic's live segments (signatures, Merkle roots) and its summary chain",
+    load: () => import('./commands/bus-verify.js'),
+  },
+  {
+    words: ['bus', 'stats'],
+    usage: 'stats',
+    describe: 'Messages and bytes per segment, live refs, oldest age, rotation suggestions',
+    load: () => import('./commands/bus-stats.js'),
   },
 );

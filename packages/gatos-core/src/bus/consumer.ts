@@ -119,15 +119,20 @@ export async function ack(
     }
   }
   if (!found) {
-    throw new GatosError('GATOS_E_BUS_POSITION', `no live message ${JSON.stringify(opts.to)} in topic ${topic}`, {
-      data: { topic, group, to: opts.to },
-      hint: 'Ack a commit or offset returned by `bus read`.',
-    });
+    throw new GatosError(
+      'GATOS_E_BUS_POSITION',
+      `no live message ${JSON.stringify(opts.to)} in topic ${topic}`,
+      {
+        data: { topic, group, to: opts.to },
+        hint: 'Ack a commit or offset returned by `bus read`.',
+      },
+    );
   }
   const retry = retryOptions(opts.retry);
   for (let attempt = 0; attempt < retry.attempts; attempt++) {
     const { head, position } = await readPosition(stores, topic, group);
-    if (head && position && position.offset >= found.m.offset) return { moved: false, position, commit: head };
+    if (head && position && position.offset >= found.m.offset)
+      return { moved: false, position, commit: head };
     const next: ConsumerPosition = {
       version: 1,
       topic,

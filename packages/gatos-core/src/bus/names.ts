@@ -79,7 +79,9 @@ export function segmentPrefix(topic: string): string {
 /** The segment ref of a topic and segment name. */
 export function segmentRef(topic: string, name: string): string {
   if (!parseSegmentName(name)) {
-    throw new GatosError('GATOS_E_BUS_CORRUPT', `invalid segment name ${JSON.stringify(name)}`, { data: { name } });
+    throw new GatosError('GATOS_E_BUS_CORRUPT', `invalid segment name ${JSON.stringify(name)}`, {
+      data: { name },
+    });
   }
   return `${segmentPrefix(topic)}${name}`;
 }

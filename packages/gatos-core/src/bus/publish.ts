@@ -10,7 +10,14 @@ import type { EventSigner, RetryOptions } from '../journal.js';
 import { merkleRoot } from './merkle.js';
 import { contentHash, type MessageMeta, messageCommitObjects } from './message.js';
 import { formatSignature } from '../event-signature.js';
-import { assertTopic, nextSegmentName, parseSegmentName, segmentDay, segmentRef, summaryRef } from './names.js';
+import {
+  assertTopic,
+  nextSegmentName,
+  parseSegmentName,
+  segmentDay,
+  segmentRef,
+  summaryRef,
+} from './names.js';
 import { type SegmentSummary, type SummaryKind, summaryCommitObjects } from './records.js';
 import {
   type BusStores,
@@ -21,6 +28,7 @@ import {
   type SegmentState,
   type TopicConfig,
   type TopicIndex,
+  createTopicIndex,
 } from './topic.js';
 
 /** Options of {@link publish}. */
@@ -156,7 +164,10 @@ export async function writeSummary(
  * so bad input changes nothing. Messages whose ULID (idempotency key) or content hash is already in a live
  * segment, or earlier in the same call, are reported as duplicates and not stored. Returns what was stored.
  */
-export async function publish(envelopes: readonly EventEnvelope[], opts: PublishOptions): Promise<PublishResult> {
+export async function publish(
+  envelopes: readonly EventEnvelope[],
+  opts: PublishOptions,
+): Promise<PublishResult> {
   const { topic, signer, now } = opts;
   assertTopic(topic);
   const config: TopicConfig = { ...DEFAULT_TOPIC_CONFIG, ...opts.config };
@@ -165,20 +176,29 @@ export async function publish(envelopes: readonly EventEnvelope[], opts: Publish
   }
   const dedupeContent = opts.dedupeContent ?? true;
   const retry = retryOptions(opts.retry);
+  // Without a caller's index, keep one for this call so later chunks do not re-read earlier segments.
+  const topicIndex = opts.index ?? createTopicIndex(topic);
   let pending: Prepared[] = envelopes.map((envelope) => {
     if (envelope.actor !== signer.actor) {
-      throw new GatosError('GATOS_E_ENVELOPE_ACTOR', `message actor ${envelope.actor} is not the signer ${signer.actor}`, {
-        data: { actor: envelope.actor, signer: signer.actor },
-      });
+      throw new GatosError(
+        'GATOS_E_ENVELOPE_ACTOR',
+        `message actor ${envelope.actor} is not the signer ${signer.actor}`,
+        {
+          data: { actor: envelope.actor, signer: signer.actor },
+        },
+      );
     }
-    const bytes = encodeEnvelope(envelope, opts.maxEnvelopeBytes === undefined ? {} : { maxBytes: opts.maxEnvelopeBytes });
+    const bytes = encodeEnvelope(
+      envelope,
+      opts.maxEnvelopeBytes === undefined ? {} : { maxBytes: opts.maxEnvelopeBytes },
+    );
     const cid = eventCid(bytes);
     return { envelope, bytes, cid, cidString: cid.toString(), hash: contentHash(envelope) };
   });
   const result: PublishResult = { topic, published: [], duplicates: [], sealed: [], swaps: 0 };
   let failures = 0;
   while (pending.length > 0) {
-    const state = await loadTopic(opts, topic, opts.index);
+    const state = await loadTopic(opts, topic, topicIndex);
     // Dedupe against live segments and within the call.
     const ulids = new Map(state.ulids);
     const hashes = new Map(state.hashes);
@@ -186,7 +206,8 @@ export async function publish(envelopes: readonly EventEnvelope[], opts: Publish
     for (const p of pending) {
       const u = ulids.get(p.envelope.ulid);
       const h = dedupeContent ? hashes.get(p.hash) : undefined;
-      if (ulids.has(p.envelope.ulid)) result.duplicates.push({ ulid: p.envelope.ulid, reason: 'ulid', offset: u ?? null });
+      if (ulids.has(p.envelope.ulid))
+        result.duplicates.push({ ulid: p.envelope.ulid, reason: 'ulid', offset: u ?? null });
       else if (dedupeContent && hashes.has(p.hash)) {
         result.duplicates.push({ ulid: p.envelope.ulid, reason: 'content', offset: h ?? null });
       } else {
@@ -224,7 +245,8 @@ export async function publish(envelopes: readonly EventEnvelope[], opts: Publish
       let base = last ? last.offset + 1 : 0;
       if (cur && last) {
         const summary = await writeSummary(opts, cur, 'sealed', now, opts.retry);
-        if (!result.sealed.some((s) => s.summary === summary)) result.sealed.push({ segment: cur.name, summary });
+        if (!result.sealed.some((s) => s.summary === summary))
+          result.sealed.push({ segment: cur.name, summary });
       } else {
         // No live segment: continue names and offsets after everything summarized (pruned) so far.
         for (const { summary: s } of await readSummaries(opts, topic)) {
@@ -262,7 +284,14 @@ export async function publish(envelopes: readonly EventEnvelope[], opts: Publish
         position: { offset, index, bytes },
       });
       written.push(objs.blob, objs.tree, objs.commit);
-      out.push({ segment: name, ref, commit: objs.commit.oid, offset, ulid: p.envelope.ulid, cid: p.cidString });
+      out.push({
+        segment: name,
+        ref,
+        commit: objs.commit.oid,
+        offset,
+        ulid: p.envelope.ulid,
+        cid: p.cidString,
+      });
       metas.push({
         commit: objs.commit.oid,
         parent,
@@ -288,16 +317,11 @@ export async function publish(envelopes: readonly EventEnvelope[], opts: Publish
       result.swaps++;
       result.published.push(...out);
       pending = pending.slice(taken);
-      if (opts.index) {
-        const prev = opts.index.segments.get(ref);
-        opts.index.segments.set(ref, {
-          topic,
-          name,
-          ref,
-          head: parent!,
-          messages: [...(expect && prev ? prev.messages : []), ...metas],
-        });
-      }
+      const prev = topicIndex.segments.get(ref);
+      if (!expect) topicIndex.segments.set(ref, { topic, name, ref, head: parent!, messages: metas });
+      else if (prev?.head === expect) {
+        topicIndex.segments.set(ref, { ...prev, head: parent!, messages: [...prev.messages, ...metas] });
+      } else topicIndex.segments.delete(ref);
       continue;
     }
     if (++failures >= retry.attempts) throw conflict(ref, retry.attempts);

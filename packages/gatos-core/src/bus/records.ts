@@ -6,7 +6,15 @@
  * as parents or tree entries, so once a segment ref is deleted `git gc` can free every object of the segment.
  */
 import { GatosError } from '../errors.js';
-import { type GitIdent, type GitObject, type Oid, blobObject, commitObject, isOid, treeObject } from '../git-object.js';
+import {
+  type GitIdent,
+  type GitObject,
+  type Oid,
+  blobObject,
+  commitObject,
+  isOid,
+  treeObject,
+} from '../git-object.js';
 import { parseSegmentName, TOPIC_RE } from './names.js';
 
 /** File name of a summary record in its commit's tree. */
@@ -154,7 +162,8 @@ export function parseSummary(bytes: Uint8Array): SegmentSummary {
     corrupt('summary', 'merkle_root must be 64 hex chars');
   }
   if (typeof s.at !== 'string') corrupt('summary', 'bad at');
-  if (new TextDecoder().decode(bytes) !== ordered(s, SUMMARY_KEYS)) corrupt('summary', 'not in canonical form');
+  if (new TextDecoder().decode(bytes) !== ordered(s, SUMMARY_KEYS))
+    corrupt('summary', 'not in canonical form');
   return s;
 }
 
