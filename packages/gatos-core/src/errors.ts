@@ -231,6 +231,26 @@ export const ErrorCodes = {
     'A bus segment, summary or consumer position is malformed or does not verify.',
   ],
   GATOS_E_BUS_LIMIT: [ExitStatus.limit, 'A bus limit was exceeded (segments per day).'],
+  // gatosd, the daemon hosting the bus (M3).
+  GATOS_E_DAEMON_CONFIG: [
+    ExitStatus.usage,
+    'The gatosd configuration (file, environment or flags) is invalid.',
+  ],
+  GATOS_E_DAEMON_LOCKED: [
+    ExitStatus.conflict,
+    'Another gatosd holds the repository lock (`gatosd.lock` in the git dir) and its process is alive.',
+  ],
+  GATOS_E_HTTP_AUTH: [ExitStatus.deny, 'The HTTP request has no bearer token or the wrong one.'],
+  GATOS_E_HTTP_BAD_REQUEST: [
+    ExitStatus.invalid,
+    'The HTTP request body is not valid JSON or does not have the expected shape.',
+  ],
+  GATOS_E_HTTP_TOO_LARGE: [ExitStatus.limit, 'The HTTP request body exceeds the daemon limit.'],
+  GATOS_E_HTTP_NOT_FOUND: [ExitStatus.notFound, 'No HTTP route matches the request.'],
+  GATOS_E_HTTP_UNAVAILABLE: [
+    ExitStatus.io,
+    'The daemon is shutting down and takes no new writes; retry later.',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

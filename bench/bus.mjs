@@ -1,0 +1,201 @@
+// Message bus benchmark: publish throughput (in-process and over gatosd's HTTP API, single and batched) next to
+// `git fast-import` commits/s in the same run, and publish→subscriber latency over SSE at a steady rate.
+// usage: pnpm bench:bus [-- --rate 500 --seconds 5]    (loopback only; bounded to about a minute)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NO_POLICY_ROOT, createEnvelope, createTopicIndex, createUlidFactory, publish } from '@gatos/core';
+import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
+import { daemonSigner } from '../packages/gatosd/dist/daemon/identity.js';
+
+const { values } = parseArgs({ options: { rate: { type: 'string' }, seconds: { type: 'string' } } });
+const RATE = Number(values.rate ?? 500);
+const SECONDS = Number(values.seconds ?? 5);
+const ROOT = join(import.meta.dirname, '..');
+const CLI_DIR = join(ROOT, 'packages/git-gatos/bin');
+const GATOSD = join(ROOT, 'packages/gatosd/bin/gatosd');
+const dirs = [];
+const tmp = (p) => {
+  const d = mkdtempSync(join(tmpdir(), p));
+  dirs.push(d);
+  return d;
+};
+const env = {
+  ...process.env,
+  GATOS_HOME: tmp('bus-bench-home-'),
+  GATOS_ACTOR: '',
+  PATH: `${CLI_DIR}:${process.env.PATH}`,
+};
+const git = (cwd, ...a) => execFileSync('git', a, { cwd, encoding: 'utf8' }).trim();
+function setupRepo() {
+  const repo = tmp('bus-bench-repo-');
+  git(repo, 'init', '-q');
+  for (const args of [['init'], ['key', 'new', '--actor', 'service:gatosd']]) {
+    const r = spawnSync('git', ['gatos', ...args], { cwd: repo, env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+  }
+  return repo;
+}
+const rate = (n, ms) => Math.round((n / ms) * 1000);
+const results = {};
+
+// git fast-import: 10k chained commits (blob + tree + commit each), one stream.
+{
+  const repo = tmp('bus-bench-fi-');
+  git(repo, 'init', '-q');
+  const n = 10_000;
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const data = `{"i":${i}}`;
+    s += `blob\nmark :${2 * i + 1}\ndata ${data.length}\n${data}\n`;
+    const msg = `m ${i}`;
+    s += `commit refs/heads/fi\nmark :${2 * i + 2}\ncommitter b <b@x> ${1_700_000_000 + i} +0000\ndata ${msg.length}\n${msg}\n`;
+    if (i > 0) s += `from :${2 * i}\n`;
+    s += `M 100644 :${2 * i + 1} event.json\n\n`;
+  }
+  const t0 = performance.now();
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: repo, input: s });
+  results.fast_import_commits_per_s = rate(n, performance.now() - t0);
+}
+
+// In-process publish.
+{
+  const repo = setupRepo();
+  const r = await openRepository({ cwd: repo });
+  const objects = createObjectStore(r);
+  const refs = createRefStore(r);
+  const signer = await daemonSigner('service:gatosd', env, objects, refs);
+  const next = createUlidFactory(Date.now, (k) => crypto.getRandomValues(new Uint8Array(k)));
+  const env1 = (i, tag) =>
+    createEnvelope({
+      type: 'bus.message',
+      ulid: next(),
+      actor: signer.actor,
+      payload: { tag, i },
+      policy_root: NO_POLICY_ROOT,
+      ts: new Date().toISOString(),
+    });
+  const index = createTopicIndex('single');
+  const opts = (topic, idx) => ({ objects, refs, topic, signer, now: new Date(), index: idx });
+  const n1 = 500;
+  let t0 = performance.now();
+  for (let i = 0; i < n1; i++) await publish([env1(i, 's')], opts('single', index));
+  results.inproc_single_msgs_per_s = rate(n1, performance.now() - t0);
+  const bIndex = createTopicIndex('batch');
+  const batches = 10;
+  const size = 1000;
+  t0 = performance.now();
+  for (let b = 0; b < batches; b++) {
+    await publish(
+      Array.from({ length: size }, (_, i) => env1(b * size + i, 'b')),
+      opts('batch', bIndex),
+    );
+  }
+  results.inproc_batch1000_msgs_per_s = rate(batches * size, performance.now() - t0);
+  await objects.close();
+}
+
+// Over HTTP.
+const repo = setupRepo();
+const daemon = spawn(process.execPath, [GATOSD, '--repo', repo, '--port', '0'], { env });
+const url = await new Promise((resolve, reject) => {
+  let out = '';
+  daemon.stdout.on('data', (d) => {
+    out += d;
+    if (out.includes('\n')) resolve(out.split('\n')[0]);
+  });
+  daemon.on('exit', (c) => reject(new Error(`gatosd exited ${c}`)));
+});
+const post = async (topic, body) => {
+  const res = await fetch(`${url}/v1/topics/${topic}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`publish: ${res.status} ${await res.text()}`);
+  return res.json();
+};
+try {
+  let n = 300;
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) await post('hs', { data: { i } });
+  results.http_single_sequential_msgs_per_s = rate(n, performance.now() - t0);
+  const clients = 32;
+  const per = 100;
+  t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let i = 0; i < per; i++) await post('hc', { data: { c, i } });
+    }),
+  );
+  results.http_single_32_clients_msgs_per_s = rate(clients * per, performance.now() - t0);
+  n = 10;
+  t0 = performance.now();
+  for (let b = 0; b < n; b++) {
+    await post('hb', { messages: Array.from({ length: 1000 }, (_, i) => ({ data: { b, i } })) });
+  }
+  results.http_batch1000_msgs_per_s = rate(n * 1000, performance.now() - t0);
+
+  // Latency: one SSE subscriber, single-message publishes at RATE/s for SECONDS.
+  const sent = new Map();
+  const lat = [];
+  const total = RATE * SECONDS;
+  let got = 0;
+  let resolveDone;
+  const done = new Promise((r) => {
+    resolveDone = r;
+  });
+  const req = request(`${url}/v1/topics/lat/stream`, (res) => {
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk) => {
+      buf += chunk;
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (!data) continue;
+        const m = JSON.parse(data);
+        const t = sent.get(m.data.k);
+        if (t !== undefined) lat.push(performance.now() - t);
+        if (++got >= total) resolveDone();
+      }
+    });
+  });
+  req.end();
+  await new Promise((r) => setTimeout(r, 300));
+  const start = performance.now();
+  const inflight = [];
+  for (let k = 0; k < total; k++) {
+    const due = start + (k * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    sent.set(k, performance.now());
+    inflight.push(post('lat', { data: { k } }));
+  }
+  await Promise.all(inflight);
+  const achieved = rate(total, performance.now() - start);
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+  req.destroy();
+  lat.sort((a, b) => a - b);
+  const pct = (p) => Math.round(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] * 10) / 10;
+  results.sse_latency = {
+    target_rate: RATE,
+    achieved_rate: achieved,
+    received: lat.length,
+    sent: total,
+    p50_ms: pct(50),
+    p99_ms: pct(99),
+    max_ms: pct(100),
+  };
+} finally {
+  daemon.kill('SIGTERM');
+  await new Promise((r) => daemon.on('exit', r));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+results.ratio_http_batch_to_fast_import =
+  Math.round((results.http_batch1000_msgs_per_s / results.fast_import_commits_per_s) * 100) / 100;
+console.log(JSON.stringify(results, null, 2));

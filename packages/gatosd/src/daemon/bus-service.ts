@@ -1,0 +1,173 @@
+/**
+ * The daemon's bus: one {@link TopicIndex} per topic, and one writer per topic. Concurrent publish requests to a
+ * topic are queued and written together (group commit: one `publish` call, one compare-and-swap per segment);
+ * each request is answered only after its messages' compare-and-swap succeeded.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type BusStores,
+  createEnvelope,
+  createTopicIndex,
+  createUlidFactory,
+  type DuplicateMessage,
+  type EventEnvelope,
+  type EventSigner,
+  envelopeTimestamp,
+  NO_POLICY_ROOT,
+  type PublishedMessage,
+  publish,
+  type TopicIndex,
+} from '@gatos/core';
+
+/** One message to publish, as received over HTTP. */
+export interface Draft {
+  data: unknown;
+  key?: string;
+  type?: string;
+}
+
+/** What one request got. */
+export interface RequestResult {
+  published: PublishedMessage[];
+  duplicates: DuplicateMessage[];
+}
+
+interface Pending {
+  envelopes: EventEnvelope[];
+  resolve: (r: RequestResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Most envelopes written by one group commit. */
+const GROUP_MAX = 2000;
+
+/** Publishing and indexes for the daemon. */
+export class BusService {
+  readonly #indexes = new Map<string, TopicIndex>();
+  readonly #queues = new Map<string, Pending[]>();
+  readonly #running = new Set<string>();
+  readonly #ulid = createUlidFactory(
+    () => Date.now(),
+    (n) => new Uint8Array(randomBytes(n)),
+  );
+  #inflight = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    readonly stores: BusStores,
+    readonly signer: EventSigner,
+    readonly maxEnvelopeBytes: number,
+    private readonly onPublished: (topic: string, r: RequestResult) => void,
+  ) {}
+
+  /** The shared index of `topic`. */
+  index(topic: string): TopicIndex {
+    let i = this.#indexes.get(topic);
+    if (!i) {
+      i = createTopicIndex(topic);
+      this.#indexes.set(topic, i);
+    }
+    return i;
+  }
+
+  /** Builds (and validates) signed-to-be envelopes; throws before anything is queued. */
+  envelopes(drafts: Draft[], now = new Date()): EventEnvelope[] {
+    return drafts.map((d) =>
+      createEnvelope(
+        {
+          type: d.type ?? 'bus.message',
+          payload: d.data as never,
+          actor: this.signer.actor,
+          ulid: d.key ?? this.#ulid(),
+          ts: envelopeTimestamp(now),
+          policy_root: NO_POLICY_ROOT,
+        },
+        { maxBytes: this.maxEnvelopeBytes },
+      ),
+    );
+  }
+
+  /** Publishes `envelopes` to `topic` (queued behind, and possibly written with, other requests). */
+  publish(topic: string, envelopes: EventEnvelope[]): Promise<RequestResult> {
+    this.#inflight++;
+    const p = new Promise<RequestResult>((resolve, reject) => {
+      let q = this.#queues.get(topic);
+      if (!q) {
+        q = [];
+        this.#queues.set(topic, q);
+      }
+      q.push({ envelopes, resolve, reject });
+      void this.#drain(topic);
+    });
+    return p.finally(() => {
+      if (--this.#inflight === 0) for (const f of this.#idle.splice(0)) f();
+    });
+  }
+
+  /** Resolves once no publish is in flight. */
+  idle(): Promise<void> {
+    return this.#inflight === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
+  }
+
+  async #drain(topic: string): Promise<void> {
+    if (this.#running.has(topic)) return;
+    this.#running.add(topic);
+    try {
+      for (;;) {
+        const q = this.#queues.get(topic) ?? [];
+        if (q.length === 0) break;
+        const group: Pending[] = [];
+        let n = 0;
+        while (q.length && (group.length === 0 || n + q[0]!.envelopes.length <= GROUP_MAX)) {
+          const p = q.shift()!;
+          group.push(p);
+          n += p.envelopes.length;
+        }
+        await this.#write(topic, group);
+      }
+    } finally {
+      this.#running.delete(topic);
+    }
+  }
+
+  async #write(topic: string, group: Pending[]): Promise<void> {
+    let result: Awaited<ReturnType<typeof publish>>;
+    try {
+      result = await publish(
+        group.flatMap((g) => g.envelopes),
+        {
+          ...this.stores,
+          topic,
+          signer: this.signer,
+          now: new Date(),
+          maxEnvelopeBytes: this.maxEnvelopeBytes,
+          index: this.index(topic),
+          retry: { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random },
+        },
+      );
+    } catch (e) {
+      if (group.length === 1) group[0]!.reject(e);
+      // One request's failure must not fail the others: write them one by one.
+      else for (const g of group) await this.#write(topic, [g]);
+      return;
+    }
+    // Hand each request its own results (the first occurrence of a ULID was stored, later ones are duplicates).
+    const published = new Map<string, PublishedMessage>(result.published.map((p) => [p.ulid, p]));
+    const dups = [...result.duplicates];
+    for (const g of group) {
+      const mine: RequestResult = { published: [], duplicates: [] };
+      for (const e of g.envelopes) {
+        const p = published.get(e.ulid);
+        if (p) {
+          mine.published.push(p);
+          published.delete(e.ulid);
+          continue;
+        }
+        const i = dups.findIndex((d) => d.ulid === e.ulid);
+        if (i >= 0) mine.duplicates.push(...dups.splice(i, 1));
+      }
+      this.onPublished(topic, mine);
+      g.resolve(mine);
+    }
+  }
+}

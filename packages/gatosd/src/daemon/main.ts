@@ -1,0 +1,132 @@
+/**
+ * `gatosd`: opens the repository, takes its lock, loads the signing identity, serves the HTTP API and watches
+ * the bus refs. Prints the listening URL as the first stdout line. SIGTERM/SIGINT: stop accepting, finish
+ * in-flight publishes, end streams, release the lock.
+ */
+import { type ObjectStore, type RefStore, GatosError, isGatosError, requireRepoConfig } from '@gatos/core';
+import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
+import type { FastifyInstance } from 'fastify';
+import { BusService } from './bus-service.js';
+import { type DaemonConfig, loadConfig, USAGE } from './config.js';
+import { daemonSigner } from './identity.js';
+import { acquireLock, type DaemonLock } from './lock.js';
+import { DaemonMetrics } from './metrics.js';
+import { startRefsWatcher, type RefsWatcher } from './refs-watcher.js';
+import { buildServer } from './server.js';
+import { SseHub } from './sse.js';
+
+/** A running daemon. */
+export interface Daemon {
+  readonly url: string;
+  readonly config: DaemonConfig;
+  readonly app: FastifyInstance;
+  /** Graceful stop: no new connections, in-flight publishes finish, streams end, the lock is released. */
+  close(): Promise<void>;
+}
+
+/** Starts a daemon (in this process) with a validated config. */
+export async function startDaemon(
+  config: DaemonConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  log: (msg: string) => void = (m) => process.stderr.write(`gatosd: ${m}\n`),
+): Promise<Daemon> {
+  const repo = await openRepository({ cwd: config.repo });
+  const lock: DaemonLock = acquireLock(repo.commonDir);
+  if (lock.tookOver) log(`took over a stale lock at ${lock.path}`);
+  let objects: ObjectStore | null = null;
+  let watcher: RefsWatcher | null = null;
+  try {
+    objects = createObjectStore(repo);
+    const refs: RefStore = createRefStore(repo);
+    const repoConfig = await requireRepoConfig(objects, refs);
+    const signer = await daemonSigner(config.actor, env, objects, refs);
+    const metrics = new DaemonMetrics();
+    let draining = false;
+    let hub: SseHub | null = null;
+    const bus = new BusService({ objects, refs }, signer, repoConfig.max_envelope_bytes, (topic, r) => {
+      metrics.add(metrics.published, topic, r.published.length);
+      metrics.add(metrics.duplicates, topic, r.duplicates.length);
+      if (r.published.length) hub?.notify(topic);
+    });
+    hub = new SseHub({ objects, refs }, (t) => bus.index(t), metrics, log);
+    const h = hub;
+    const app = buildServer({
+      bus,
+      hub: h,
+      metrics,
+      token: config.token,
+      maxBodyBytes: config.maxBodyBytes,
+      maxBatch: config.maxBatch,
+      draining: () => draining,
+      log,
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    watcher = startRefsWatcher(
+      refs,
+      config.pollMs,
+      (topics) => {
+        for (const t of topics) h.notify(t);
+      },
+      (e) => log(`refs watcher: ${(e as Error).message}`),
+    );
+    const w = watcher;
+    const o = objects;
+    let closing: Promise<void> | null = null;
+    return {
+      url: `http://${host}:${port}`,
+      config,
+      app,
+      close() {
+        closing ??= (async () => {
+          draining = true;
+          w.stop();
+          const closed = app.close(); // stops accepting; waits for in-flight requests
+          await bus.idle();
+          h.closeAll();
+          await closed;
+          await o.close();
+          lock.release();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    watcher?.stop();
+    await objects?.close();
+    lock.release();
+    throw e;
+  }
+}
+
+/** The `gatosd` command: exit 0 after a graceful stop; on error prints `{ok:false,error}` JSON on stderr. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    const config = loadConfig(argv, process.env, process.cwd());
+    if (config === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    const daemon = await startDaemon(config);
+    process.stdout.write(`${daemon.url}\n`);
+    const stop = (sig: string) => {
+      process.stderr.write(`gatosd: ${sig}, shutting down\n`);
+      daemon.close().then(
+        () => process.exit(0),
+        (e) => {
+          process.stderr.write(`gatosd: shutdown failed: ${(e as Error).message}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  } catch (e) {
+    const err = isGatosError(e) ? e : new GatosError('GATOS_E_INTERNAL', (e as Error).message ?? String(e));
+    process.stderr.write(`gatosd: ${err.code}: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}\n`);
+    process.stderr.write(`${JSON.stringify({ ok: false, error: err.toJSON() })}\n`);
+    process.exit(err.exitStatus);
+  }
+}
