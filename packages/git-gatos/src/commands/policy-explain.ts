@@ -3,7 +3,7 @@ import { ErrorCodes, explainPolicy, type PolicyInput, renderExplanation } from '
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { readJsonArg } from '../input.js';
-import { denyCode, loadPolicy } from './policy-test.js';
+import { denyCode, loadPolicy, policyRequestArgs } from './policy-test.js';
 
 interface ExplainArgs {
   policy: string;
@@ -12,22 +12,10 @@ interface ExplainArgs {
 
 const mod: CommandModule<ExplainArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
-    y
-      .positional('policy', {
-        type: 'string',
-        demandOption: true,
-        describe: 'The .rgs source or compiled .rgc',
-      })
-      .option('input', {
-        type: 'string',
-        demandOption: true,
-        requiresArg: true,
-        describe: 'The request as JSON, @file or - : {ref, actor, event?, approvals?, keysByActor?}',
-      })
-      .example(
-        'git gatos policy explain lab.rgs --input @request.json',
-        'Why a request is allowed or denied',
-      ) as unknown as Argv<ExplainArgs>,
+    policyRequestArgs(y).example(
+      'git gatos policy explain lab.rgs --input @request.json',
+      'Why a request is allowed or denied',
+    ) as unknown as Argv<ExplainArgs>,
   handler: async (argv, io) => {
     const { rgc, root } = await loadPolicy(io, argv.policy);
     const input = (await readJsonArg(io, argv.input)) as PolicyInput;

@@ -43,24 +43,28 @@ interface TestArgs {
   input: string;
 }
 
+/** The arguments `policy test` and `policy explain` share: a policy and a request. */
+export function policyRequestArgs(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
+  return y
+    .positional('policy', {
+      type: 'string',
+      demandOption: true,
+      describe: 'The .rgs source or compiled .rgc',
+    })
+    .option('input', {
+      type: 'string',
+      demandOption: true,
+      requiresArg: true,
+      describe: 'The request as JSON, @file or - : {ref, actor, event?, approvals?, keysByActor?}',
+    });
+}
+
 const mod: CommandModule<TestArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
-    y
-      .positional('policy', {
-        type: 'string',
-        demandOption: true,
-        describe: 'The .rgs source or compiled .rgc',
-      })
-      .option('input', {
-        type: 'string',
-        demandOption: true,
-        requiresArg: true,
-        describe: 'The request as JSON, @file or - : {ref, actor, event?, approvals?, keysByActor?}',
-      })
-      .example(
-        'git gatos policy test lab.rgs --input \'{"ref":"refs/gatos/journal/x","actor":"user:alice"}\'',
-        'Exit 0 when allowed, 7 when denied',
-      ) as unknown as Argv<TestArgs>,
+    policyRequestArgs(y).example(
+      'git gatos policy test lab.rgs --input \'{"ref":"refs/gatos/journal/x","actor":"user:alice"}\'',
+      'Exit 0 when allowed, 7 when denied',
+    ) as unknown as Argv<TestArgs>,
   handler: async (argv, io) => {
     const { rgc, root } = await loadPolicy(io, argv.policy);
     const input = (await readJsonArg(io, argv.input)) as PolicyInput;
