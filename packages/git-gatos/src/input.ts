@@ -41,3 +41,21 @@ export function toJsonValue(v: unknown): unknown {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x)]));
   return v;
 }
+
+/** Reads a JSON Lines file (or `-`): one JSON object per non-blank line, with its 1-based line number. */
+export async function readJsonLines(
+  io: CliIo,
+  path: string,
+): Promise<{ value: Record<string, unknown>; line: number }[]> {
+  const text = await readTextInput(io, path);
+  const out: { value: Record<string, unknown>; line: number }[] = [];
+  text.split('\n').forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    const value = parseJson(raw, `${path} line ${i + 1}`);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      throw new GatosError('GATOS_E_ENVELOPE_SHAPE', `${path} line ${i + 1}: expected a JSON object`);
+    }
+    out.push({ value: value as Record<string, unknown>, line: i + 1 });
+  });
+  return out;
+}

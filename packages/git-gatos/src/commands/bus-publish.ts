@@ -17,7 +17,7 @@ import {
 import type { Argv } from 'yargs';
 import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
-import { parseJson, readJsonArg, readTextInput } from '../input.js';
+import { readJsonArg, readJsonLines } from '../input.js';
 import { listKeyFiles } from '../key-file.js';
 import { resolveActor, signerFor } from '../signer.js';
 import { busNow } from './bus-common.js';
@@ -46,21 +46,12 @@ async function drafts(argv: PublishArgs, io: CliIo): Promise<Draft[]> {
     if (argv.data !== undefined || argv.key !== undefined) {
       throw new GatosError('GATOS_E_USAGE', '--batch takes data, key and type from each line');
     }
-    const text = await readTextInput(io, argv.batch);
-    return text
-      .split('\n')
-      .map((line, i) => ({ line, i }))
-      .filter(({ line }) => line.trim() !== '')
-      .map(({ line, i }) => {
-        const d = parseJson(line, `${argv.batch} line ${i + 1}`);
-        if (!d || typeof d !== 'object' || Array.isArray(d) || !Object.hasOwn(d, 'data')) {
-          throw new GatosError(
-            'GATOS_E_ENVELOPE_SHAPE',
-            `line ${i + 1}: expected {"data": …, "key"?, "type"?}`,
-          );
-        }
-        return d as Draft;
-      });
+    return (await readJsonLines(io, argv.batch)).map(({ value, line }) => {
+      if (!Object.hasOwn(value, 'data')) {
+        throw new GatosError('GATOS_E_ENVELOPE_SHAPE', `line ${line}: expected {"data": …, "key"?, "type"?}`);
+      }
+      return value as unknown as Draft;
+    });
   }
   if (argv.data === undefined) throw new GatosError('GATOS_E_USAGE', 'missing --data (or --batch)');
   return [{ data: await readJsonArg(io, argv.data), key: argv.key }];

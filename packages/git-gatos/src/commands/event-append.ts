@@ -16,7 +16,7 @@ import {
 import type { Argv } from 'yargs';
 import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
-import { parseJson, readJsonArg, readTextInput } from '../input.js';
+import { readJsonArg, readJsonLines } from '../input.js';
 import { listKeyFiles } from '../key-file.js';
 import { resolveActor, signerFor } from '../signer.js';
 
@@ -45,18 +45,7 @@ async function drafts(argv: AppendArgs, io: CliIo): Promise<Draft[]> {
     if (argv.type !== undefined || argv.ulid !== undefined) {
       throw new GatosError('GATOS_E_USAGE', '--batch takes type, payload, ulid and ts from each line');
     }
-    const text = await readTextInput(io, argv.batch);
-    return text
-      .split('\n')
-      .map((line, i) => ({ line, i }))
-      .filter(({ line }) => line.trim() !== '')
-      .map(({ line, i }) => {
-        const d = parseJson(line, `${argv.batch} line ${i + 1}`);
-        if (!d || typeof d !== 'object' || Array.isArray(d)) {
-          throw new GatosError('GATOS_E_ENVELOPE_SHAPE', `line ${i + 1}: expected {"type", "payload", …}`);
-        }
-        return d as Draft;
-      });
+    return (await readJsonLines(io, argv.batch)).map(({ value }) => value as unknown as Draft);
   }
   if (argv.type === undefined) throw new GatosError('GATOS_E_USAGE', 'missing --type (or --batch)');
   return [
