@@ -1,6 +1,9 @@
 // Message bus benchmark: publish throughput (in-process and over gatosd's HTTP API, single and batched) next to
 // `git fast-import` commits/s in the same run, and publish→subscriber latency over SSE at a steady rate.
-// usage: pnpm bench:bus [-- --rate 500 --seconds 5]    (loopback only; bounded to about a minute)
+// usage: pnpm bench:bus [-- --rate 500 --seconds 5 --latency-only]    (loopback only; bounded to about a minute)
+// Latency: requests are fired open-loop on a timer (never waiting for earlier responses); for each message it
+// reports request-sent → SSE-received (`p50_ms`, `p99_ms`, `max_ms`: includes queueing in the daemon) and
+// 201-received → SSE-received (`after_201_*`; negative when the stream beat the response).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
@@ -11,7 +14,10 @@ import { NO_POLICY_ROOT, createEnvelope, createTopicIndex, createUlidFactory, pu
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { daemonSigner } from '../packages/gatosd/dist/daemon/identity.js';
 
-const { values } = parseArgs({ options: { rate: { type: 'string' }, seconds: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { rate: { type: 'string' }, seconds: { type: 'string' }, 'latency-only': { type: 'boolean' } },
+});
+const FULL = !values['latency-only'];
 const RATE = Number(values.rate ?? 500);
 const SECONDS = Number(values.seconds ?? 5);
 const ROOT = join(import.meta.dirname, '..');
@@ -43,7 +49,7 @@ const rate = (n, ms) => Math.round((n / ms) * 1000);
 const results = {};
 
 // git fast-import: 10k chained commits (blob + tree + commit each), one stream.
-{
+if (FULL) {
   const repo = tmp('bus-bench-fi-');
   git(repo, 'init', '-q');
   const n = 10_000;
@@ -62,7 +68,7 @@ const results = {};
 }
 
 // In-process publish.
-{
+if (FULL) {
   const repo = setupRepo();
   const r = await openRepository({ cwd: repo });
   const objects = createObjectStore(r);
@@ -120,27 +126,31 @@ const post = async (topic, body) => {
 };
 try {
   let n = 300;
-  let t0 = performance.now();
-  for (let i = 0; i < n; i++) await post('hs', { data: { i } });
-  results.http_single_sequential_msgs_per_s = rate(n, performance.now() - t0);
-  const clients = 32;
-  const per = 100;
-  t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      for (let i = 0; i < per; i++) await post('hc', { data: { c, i } });
-    }),
-  );
-  results.http_single_32_clients_msgs_per_s = rate(clients * per, performance.now() - t0);
-  n = 10;
-  t0 = performance.now();
-  for (let b = 0; b < n; b++) {
-    await post('hb', { messages: Array.from({ length: 1000 }, (_, i) => ({ data: { b, i } })) });
+  if (FULL) {
+    let t0 = performance.now();
+    for (let i = 0; i < n; i++) await post('hs', { data: { i } });
+    results.http_single_sequential_msgs_per_s = rate(n, performance.now() - t0);
+    const clients = 32;
+    const per = 100;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        for (let i = 0; i < per; i++) await post('hc', { data: { c, i } });
+      }),
+    );
+    results.http_single_32_clients_msgs_per_s = rate(clients * per, performance.now() - t0);
+    n = 10;
+    t0 = performance.now();
+    for (let b = 0; b < n; b++) {
+      await post('hb', { messages: Array.from({ length: 1000 }, (_, i) => ({ data: { b, i } })) });
+    }
+    results.http_batch1000_msgs_per_s = rate(n * 1000, performance.now() - t0);
   }
-  results.http_batch1000_msgs_per_s = rate(n * 1000, performance.now() - t0);
 
   // Latency: one SSE subscriber, single-message publishes at RATE/s for SECONDS.
   const sent = new Map();
+  const accepted = new Map();
+  const received = new Map();
   const lat = [];
   const total = RATE * SECONDS;
   let got = 0;
@@ -160,7 +170,10 @@ try {
         if (!data) continue;
         const m = JSON.parse(data);
         const t = sent.get(m.data.k);
-        if (t !== undefined) lat.push(performance.now() - t);
+        if (t !== undefined) {
+          lat.push(performance.now() - t);
+          received.set(m.data.k, performance.now());
+        }
         if (++got >= total) resolveDone();
       }
     });
@@ -174,14 +187,17 @@ try {
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     sent.set(k, performance.now());
-    inflight.push(post('lat', { data: { k } }));
+    inflight.push(post('lat', { data: { k } }).then(() => accepted.set(k, performance.now())));
   }
   await Promise.all(inflight);
   const achieved = rate(total, performance.now() - start);
   await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
   req.destroy();
   lat.sort((a, b) => a - b);
-  const pct = (p) => Math.round(lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))] * 10) / 10;
+  const pctOf = (xs, p) =>
+    Math.round(xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] * 10) / 10;
+  const pct = (p) => pctOf(lat, p);
+  const after201 = [...received].map(([k, t]) => t - accepted.get(k)).sort((a, b) => a - b);
   results.sse_latency = {
     target_rate: RATE,
     achieved_rate: achieved,
@@ -190,12 +206,15 @@ try {
     p50_ms: pct(50),
     p99_ms: pct(99),
     max_ms: pct(100),
+    after_201_p50_ms: pctOf(after201, 50),
+    after_201_p99_ms: pctOf(after201, 99),
   };
 } finally {
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.on('exit', r));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
-results.ratio_http_batch_to_fast_import =
-  Math.round((results.http_batch1000_msgs_per_s / results.fast_import_commits_per_s) * 100) / 100;
+if (FULL)
+  results.ratio_http_batch_to_fast_import =
+    Math.round((results.http_batch1000_msgs_per_s / results.fast_import_commits_per_s) * 100) / 100;
 console.log(JSON.stringify(results, null, 2));

@@ -220,3 +220,10 @@ COMMANDS.push(
     load: () => import('./commands/bus-stats.js'),
   },
 );
+
+COMMANDS.push({
+  words: ['bus', 'subscribe'],
+  usage: 'subscribe',
+  describe: 'Follow a topic live from a consumer group (gatosd SSE, or polling the repository)',
+  load: () => import('./commands/bus-subscribe.js'),
+});

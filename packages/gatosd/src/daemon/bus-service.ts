@@ -18,6 +18,7 @@ import {
   publish,
   type TopicIndex,
 } from '@gatos/core';
+import { rememberPublished } from './sse.js';
 
 /** One message to publish, as received over HTTP. */
 export interface Draft {
@@ -154,20 +155,28 @@ export class BusService {
     // Hand each request its own results (the first occurrence of a ULID was stored, later ones are duplicates).
     const published = new Map<string, PublishedMessage>(result.published.map((p) => [p.ulid, p]));
     const dups = [...result.duplicates];
-    for (const g of group) {
-      const mine: RequestResult = { published: [], duplicates: [] };
+    const stored: { p: PublishedMessage; e: EventEnvelope }[] = [];
+    const all: RequestResult = { published: [], duplicates: [] };
+    const mine = group.map((g) => {
+      const r: RequestResult = { published: [], duplicates: [] };
       for (const e of g.envelopes) {
         const p = published.get(e.ulid);
         if (p) {
-          mine.published.push(p);
+          r.published.push(p);
+          stored.push({ p, e });
           published.delete(e.ulid);
           continue;
         }
         const i = dups.findIndex((d) => d.ulid === e.ulid);
-        if (i >= 0) mine.duplicates.push(...dups.splice(i, 1));
+        if (i >= 0) r.duplicates.push(...dups.splice(i, 1));
       }
-      this.onPublished(topic, mine);
-      g.resolve(mine);
-    }
+      all.published.push(...r.published);
+      all.duplicates.push(...r.duplicates);
+      return r;
+    });
+    // Streams learn of the whole group at once (one wake-up, delivered from memory when caught up).
+    rememberPublished(this.index(topic), stored);
+    this.onPublished(topic, all);
+    for (const [i, g] of group.entries()) g.resolve(mine[i]!);
   }
 }

@@ -5,7 +5,14 @@
  * message offset, so a reconnecting client's `Last-Event-ID` resumes exactly after the last message it saw.
  */
 import type { ServerResponse } from 'node:http';
-import { type BusMessage, type BusStores, readMessages, type TopicIndex } from '@gatos/core';
+import {
+  type BusMessage,
+  type BusStores,
+  type EventEnvelope,
+  type PublishedMessage,
+  readMessages,
+  type TopicIndex,
+} from '@gatos/core';
 import type { DaemonMetrics } from './metrics.js';
 
 /** The JSON form of a delivered message (HTTP reads and SSE `data:`). */
@@ -36,6 +43,40 @@ export function messageJson(m: BusMessage): MessageJson {
     cid: m.cid,
     data: m.envelope.payload,
   };
+}
+
+/** The messages this daemon published last, per topic index (ascending offsets), for delivery from memory. */
+const recent = new WeakMap<TopicIndex, MessageJson[]>();
+/** How many recent messages are kept per topic. */
+const RECENT_MAX = 4096;
+
+/**
+ * Records messages this daemon just stored (after their compare-and-swap), so streams that are caught up get them
+ * without reading them back from the repository.
+ */
+export function rememberPublished(
+  index: TopicIndex,
+  items: readonly { p: PublishedMessage; e: EventEnvelope }[],
+): void {
+  if (items.length === 0) return;
+  const list = recent.get(index) ?? [];
+  const add = items
+    .map(({ p, e }) => ({
+      topic: index.topic,
+      offset: p.offset,
+      ulid: p.ulid,
+      type: e.type,
+      actor: e.actor,
+      ts: e.ts,
+      segment: p.segment,
+      commit: p.commit,
+      cid: p.cid,
+      data: e.payload,
+    }))
+    .sort((a, b) => a.offset - b.offset);
+  // Only a contiguous run is useful: start over when the new messages do not follow the kept ones.
+  const next = list.length && list.at(-1)!.offset + 1 === add[0]!.offset ? list.concat(add) : add;
+  recent.set(index, next.length > RECENT_MAX ? next.slice(next.length - RECENT_MAX) : next);
 }
 
 interface Client {
@@ -94,9 +135,32 @@ export class SseHub {
     void this.#pump(client);
   }
 
-  /** Wakes every stream of `topic`. */
+  /**
+   * Wakes every stream of `topic`. A stream that is idle and exactly caught up with this daemon's recent
+   * publishes gets the new ones straight from memory (no repository read); any other is pumped.
+   */
   notify(topic: string): void {
-    for (const c of this.#clients.get(topic) ?? []) void this.#pump(c);
+    const set = this.#clients.get(topic);
+    if (!set) return;
+    const kept = recent.get(this.indexFor(topic)) ?? [];
+    for (const c of set) if (c.busy || !this.#fromMemory(c, kept)) void this.#pump(c);
+  }
+
+  /** Sends `c` the kept messages after `c.after` when that is gap-free; false when it must read the repository. */
+  #fromMemory(c: Client, kept: readonly MessageJson[]): boolean {
+    if (c.closed || c.res.writableNeedDrain || kept.length === 0) return false;
+    const first = kept[0]!.offset;
+    const last = kept.at(-1)!.offset;
+    if (c.after < first - 1 || c.after >= last) return false;
+    let out = '';
+    for (let i = c.after + 1 - first; i < kept.length; i++) {
+      const m = kept[i]!;
+      out += `id: ${m.offset}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`;
+    }
+    this.metrics.add(this.metrics.delivered, c.topic, last - c.after);
+    c.after = last;
+    c.res.write(out);
+    return true;
   }
 
   /** Ends every stream (shutdown). */
@@ -123,6 +187,10 @@ export class SseHub {
     try {
       for (;;) {
         c.again = false;
+        if (c.res.writableNeedDrain) await new Promise((r) => c.res.once('drain', r));
+        if (c.closed) return;
+        // Whatever this daemon just published comes from memory; then the repository is read for anything else.
+        if (this.#fromMemory(c, recent.get(this.indexFor(c.topic)) ?? [])) continue;
         const page = await readMessages(this.stores, {
           topic: c.topic,
           after: c.after,
