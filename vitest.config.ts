@@ -16,6 +16,13 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests forge commits with plain git (`commit-tree`); a fresh machine has no git identity configured.
+    env: {
+      GIT_AUTHOR_NAME: process.env.GIT_AUTHOR_NAME ?? 'GATOS test',
+      GIT_AUTHOR_EMAIL: process.env.GIT_AUTHOR_EMAIL ?? 'test@gatos.invalid',
+      GIT_COMMITTER_NAME: process.env.GIT_COMMITTER_NAME ?? 'GATOS test',
+      GIT_COMMITTER_EMAIL: process.env.GIT_COMMITTER_EMAIL ?? 'test@gatos.invalid',
+    },
     reporters: ['default', './vitest.summary-reporter.ts'],
   },
 });

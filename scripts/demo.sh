@@ -5,6 +5,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/packages/git-gatos/bin:$PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/gatos-demo-XXXXXX")
 export GATOS_HOME="$work/home" GATOS_ACTOR=
+# The tampering step forges a commit with plain git, which needs an identity; a fresh machine has none.
+export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-GATOS demo}" GIT_AUTHOR_EMAIL="${GIT_AUTHOR_EMAIL:-demo@gatos.invalid}"
+export GIT_COMMITTER_NAME="${GIT_COMMITTER_NAME:-GATOS demo}" GIT_COMMITTER_EMAIL="${GIT_COMMITTER_EMAIL:-demo@gatos.invalid}"
 trap 'rm -rf "$work"' EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
