@@ -9,23 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CONFIG_REF,
-  NO_POLICY_ROOT,
   PROFILES,
   TRUST_KEYS_REF,
   appendEvents,
   compileRgs,
   configCommit,
-  createEnvelope,
-  createUlidFactory,
   evaluatePolicy,
   journalRef,
-  keyPairFromSeed,
-  readTrust,
-  registerKey,
-  sign,
-  signEvent,
-  trustedKeyEntry,
 } from '@gatos/core';
+import { benchActor } from './bench-journal.mjs';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { installHook } from '../packages/gatosd/dist/index.js';
 
@@ -141,30 +133,7 @@ async function main() {
   await objects.put(cfg.objects);
   await refs.cas({ ref: CONFIG_REF, expect: null, next: cfg.commit.oid });
   const seed = Uint8Array.from(randomBytes(32));
-  const actor = 'user:bench';
-  await registerKey(
-    objects,
-    refs,
-    trustedKeyEntry(actor, keyPairFromSeed(seed).publicKey, (m) => sign(seed, m)),
-  );
-  const trust = await readTrust(objects, refs);
-  const signer = { actor, keyId: trust.keys[0].key_id, sign: (pos) => signEvent(seed, pos) };
-  let ms = Date.parse('2026-01-01T00:00:00.000Z');
-  const nextUlid = createUlidFactory(
-    () => ms,
-    (n) => randomBytes(n),
-  );
-  const envelope = (i) => {
-    ms += 1;
-    return createEnvelope({
-      type: 'bench.tick',
-      ulid: nextUlid(),
-      actor,
-      payload: { i, note: 'a typical small payload of a few dozen bytes' },
-      policy_root: NO_POLICY_ROOT,
-      ts: new Date(ms).toISOString(),
-    });
-  };
+  const { actor, signer, envelope } = await benchActor(objects, refs, seed);
   const ref = journalRef('bench', actor);
   // The first push (config, trust, one event) is not measured.
   await appendEvents([envelope(0)], { objects, refs, ns: 'bench', signer });

@@ -6,16 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  NO_POLICY_ROOT,
   appendEvents,
-  createEnvelope,
-  createUlidFactory,
-  keyPairFromSeed,
   readJournal,
-  registerKey,
   sign,
-  signEvent,
-  trustedKeyEntry,
   readTrust,
   verifyJournal,
   createEchoLua,
@@ -27,6 +20,7 @@ import {
   verifyFoldChain,
   PROFILES,
 } from '@gatos/core';
+import { benchActor } from './bench-journal.mjs';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 
 const args = process.argv.slice(2);
@@ -108,31 +102,7 @@ async function journalRepo() {
   const objects = createObjectStore(repo);
   const refs = createRefStore(repo);
   const seed = new Uint8Array(32).fill(7);
-  const { publicKey } = keyPairFromSeed(seed);
-  const actor = 'user:bench';
-  await registerKey(
-    objects,
-    refs,
-    trustedKeyEntry(actor, publicKey, (m) => sign(seed, m)),
-  );
-  const trust = await readTrust(objects, refs);
-  const signer = { actor, keyId: trust.keys[0].key_id, sign: (pos) => signEvent(seed, pos) };
-  let ms = Date.parse('2026-01-01T00:00:00.000Z');
-  const nextUlid = createUlidFactory(
-    () => ms,
-    (n) => randomBytes(n),
-  );
-  const envelope = (i) => {
-    ms += 1;
-    return createEnvelope({
-      type: 'bench.tick',
-      ulid: nextUlid(),
-      actor,
-      payload: { i, note: 'a typical small payload of a few dozen bytes' },
-      policy_root: NO_POLICY_ROOT,
-      ts: new Date(ms).toISOString(),
-    });
-  };
+  const { signer, trust, envelope } = await benchActor(objects, refs, seed);
   return { dir, objects, refs, signer, trust, envelope };
 }
 

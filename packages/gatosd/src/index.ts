@@ -15,3 +15,5 @@ export * from './daemon/refs-watcher.js';
 export * from './daemon/bus-service.js';
 export * from './daemon/server.js';
 export { type Daemon, startDaemon } from './daemon/main.js';
+export { type KeyFile, createKeyFile, deleteKeyFile, keysDir, listKeyFiles } from './key-file.js';
+export { resolveActor, signerFor } from './signer.js';
