@@ -251,6 +251,41 @@ export const ErrorCodes = {
     ExitStatus.io,
     'The daemon is shutting down and takes no new writes; retry later.',
   ],
+
+  // Job plane (M4).
+  GATOS_E_JOB_MANIFEST: [
+    ExitStatus.invalid,
+    'The job manifest is malformed: a field is missing, has the wrong type, or a name or limit is invalid.',
+  ],
+  GATOS_E_JOB_NOT_FOUND: [
+    ExitStatus.notFound,
+    'No job with that id: `refs/gatos/jobs/<job-id>/manifest` does not exist here (fetch it first).',
+  ],
+  GATOS_E_JOB_CLAIMED: [
+    ExitStatus.conflict,
+    'The job is claimed by another worker whose lease has not expired, or is already done.',
+  ],
+  GATOS_E_JOB_LEASE_LOST: [
+    ExitStatus.conflict,
+    'The worker no longer holds the claim (its lease expired and another worker took it, or it was released).',
+  ],
+  GATOS_E_JOB_RESULT_EXISTS: [
+    ExitStatus.conflict,
+    'The job already has a result; a second (late) result is refused.',
+  ],
+  GATOS_E_JOB_RUNTIME: [
+    ExitStatus.invalid,
+    'This worker cannot run the program: its runtime differs from the one the manifest pins, or the kind is not runnable here.',
+  ],
+  GATOS_E_JOB_RECORD: [
+    ExitStatus.invalid,
+    'A job record (claim, result or proof) is malformed or does not match the job.',
+  ],
+  GATOS_E_JOB_VERIFY: [
+    ExitStatus.verify,
+    'Proof-of-Execution verification failed: signature, program, inputs or outputs do not match the repository.',
+  ],
+  GATOS_E_REMOTE: [ExitStatus.io, 'A git fetch or push to the shared repository failed (not a lost race).'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */
