@@ -286,6 +286,10 @@ export const ErrorCodes = {
     'Proof-of-Execution verification failed: signature, program, inputs or outputs do not match the repository.',
   ],
   GATOS_E_REMOTE: [ExitStatus.io, 'A git fetch or push to the shared repository failed (not a lost race).'],
+  GATOS_E_DAEMON_UNREACHABLE: [
+    ExitStatus.io,
+    'gatosd cannot be reached at the given URL (`--daemon` or `$GATOSD_URL`): not running or wrong address.',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** A stable GATOS error code. */

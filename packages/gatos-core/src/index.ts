@@ -43,3 +43,4 @@ export * from './policy/rgc.js';
 export * from './policy/policy-eval.js';
 export * from './governance/index.js';
 export * from './bus/index.js';
+export * from './job/index.js';

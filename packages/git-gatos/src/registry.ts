@@ -99,6 +99,7 @@ export const GROUPS: Record<string, string> = {
   audit: 'Inspect the DENY audit chain of the push-gate (log, show)',
   policy: 'Policies: compile, test, explain, activate (bootstrap), check (dry-run of the push-gate)',
   bus: 'Commit-backed message bus: publish, read, ack, prune, verify, stats',
+  job: 'Job plane: submit, list, show, claim, release, result, verify (Proof-of-Execution)',
 };
 
 COMMANDS.push(
@@ -222,8 +223,62 @@ COMMANDS.push(
 );
 
 COMMANDS.push({
+  words: ['worker', 'run'],
+  usage: 'run',
+  describe: 'Claim, run and prove jobs from a shared repository (leased claims, heartbeats, signed results)',
+  load: () => import('./commands/worker-run.js'),
+});
+GROUPS.worker = 'Run jobs: git gatos worker run --remote <shared repo> [--concurrency N] [--until-idle]';
+
+COMMANDS.push({
   words: ['bus', 'subscribe'],
   usage: 'subscribe',
   describe: 'Follow a topic live from a consumer group (gatosd SSE, or polling the repository)',
   load: () => import('./commands/bus-subscribe.js'),
 });
+
+COMMANDS.push(
+  {
+    words: ['job', 'submit'],
+    usage: 'submit',
+    describe: 'Submit a job (program files, inputs, args, env, limits) and announce it on bus topic `jobs`',
+    load: () => import('./commands/job-submit.js'),
+  },
+  {
+    words: ['job', 'list'],
+    usage: 'list',
+    describe: 'List jobs with their state, worker, epoch, lease left and result status',
+    load: () => import('./commands/job-list.js'),
+  },
+  {
+    words: ['job', 'show'],
+    usage: 'show <job>',
+    describe: "Show a job's manifest, claim chain, result and audit",
+    load: () => import('./commands/job-show.js'),
+  },
+  {
+    words: ['job', 'claim'],
+    usage: 'claim <job>',
+    describe: 'Claim a job by hand (one compare-and-swap; exit 5 while someone else holds it)',
+    load: () => import('./commands/job-claim.js'),
+  },
+  {
+    words: ['job', 'release'],
+    usage: 'release <job>',
+    describe: 'Release a claim you hold',
+    load: () => import('./commands/job-release.js'),
+  },
+  {
+    words: ['job', 'result'],
+    usage: 'result <job>',
+    describe: "A done job's result: summary, one output or a log raw, or all outputs into a directory",
+    load: () => import('./commands/job-result.js'),
+  },
+  {
+    words: ['job', 'verify'],
+    usage: 'verify <job>',
+    describe:
+      "Verify a job's result and Proof-of-Execution against the trust registry (exit 6 on any problem)",
+    load: () => import('./commands/job-verify.js'),
+  },
+);

@@ -199,24 +199,23 @@ export async function publish(
   let failures = 0;
   while (pending.length > 0) {
     const state = await loadTopic(opts, topic, topicIndex);
-    // Dedupe against live segments and within the call.
-    const ulids = new Map(state.ulids);
-    const hashes = new Map(state.hashes);
+    // Dedupe against live segments and within the call (the live maps belong to the index: never copied, which
+    // would cost O(topic) per call).
+    const callUlids = new Set<string>();
+    const callHashes = new Set<string>();
     const keep: Prepared[] = [];
     for (const p of pending) {
-      const u = ulids.get(p.envelope.ulid);
-      const h = dedupeContent ? hashes.get(p.hash) : undefined;
-      if (ulids.has(p.envelope.ulid))
-        result.duplicates.push({ ulid: p.envelope.ulid, reason: 'ulid', offset: u ?? null });
-      else if (dedupeContent && hashes.has(p.hash)) {
-        result.duplicates.push({ ulid: p.envelope.ulid, reason: 'content', offset: h ?? null });
+      const ulid = p.envelope.ulid;
+      if (state.ulids.has(ulid) || callUlids.has(ulid))
+        result.duplicates.push({ ulid, reason: 'ulid', offset: state.ulids.get(ulid) ?? null });
+      else if (dedupeContent && (state.hashes.has(p.hash) || callHashes.has(p.hash))) {
+        result.duplicates.push({ ulid, reason: 'content', offset: state.hashes.get(p.hash) ?? null });
       } else {
         keep.push(p);
-        ulids.set(p.envelope.ulid, -1);
-        if (!hashes.has(p.hash)) hashes.set(p.hash, -1);
+        callUlids.add(ulid);
+        callHashes.add(p.hash);
       }
     }
-    for (const d of result.duplicates) if (d.offset === -1) d.offset = null;
     pending = keep;
     if (pending.length === 0) break;
 

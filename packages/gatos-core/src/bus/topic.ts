@@ -47,25 +47,41 @@ export interface SegmentState {
   messages: MessageMeta[];
 }
 
+/** How far an index's dedupe maps reach into one segment (segments in name order). */
+interface Covered {
+  ref: string;
+  count: number;
+  last: Oid | null;
+}
+
+/** Dedupe maps of a topic and the segment prefixes they were built from. */
+interface DedupeCache {
+  ulids: Map<string, number>;
+  hashes: Map<string, number>;
+  covered: Covered[];
+}
+
 /** Cached segments of one topic, keyed by ref. Keep one per topic in a long-lived process. */
 export interface TopicIndex {
   topic: string;
   segments: Map<string, SegmentState>;
+  /** Dedupe maps kept up to date by {@link loadTopic}; null until first built or after a reset. */
+  dedupe: DedupeCache | null;
 }
 
 /** A new, empty index for `topic`. */
 export function createTopicIndex(topic: string): TopicIndex {
-  return { topic, segments: new Map() };
+  return { topic, segments: new Map(), dedupe: null };
 }
 
-/** A topic's live segments, oldest first, and its dedupe keys. */
+/** A topic's live segments, oldest first, and its dedupe keys (shared with the index: do not modify). */
 export interface TopicState {
   topic: string;
   segments: SegmentState[];
   /** ULID → offset, over live segments. */
-  ulids: Map<string, number>;
+  ulids: ReadonlyMap<string, number>;
   /** Content hash → offset of its first occurrence, over live segments. */
-  hashes: Map<string, number>;
+  hashes: ReadonlyMap<string, number>;
 }
 
 /** Reads one segment's message metadata, reusing `cached` when the segment only grew since. */
@@ -106,15 +122,48 @@ export async function loadTopic(stores: BusStores, topic: string, index?: TopicI
   }
   if (index) for (const ref of [...index.segments.keys()]) if (!live.has(ref)) index.segments.delete(ref);
   segments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const ulids = new Map<string, number>();
-  const hashes = new Map<string, number>();
-  for (const s of segments) {
-    for (const m of s.messages) {
-      ulids.set(m.ulid, m.offset);
-      if (!hashes.has(m.contentHash)) hashes.set(m.contentHash, m.offset);
+  const dedupe = updateDedupe(index?.dedupe ?? null, segments);
+  if (index) index.dedupe = dedupe;
+  return { topic, segments, ulids: dedupe.ulids, hashes: dedupe.hashes };
+}
+
+/**
+ * Where the maps of `cache` can be extended to cover `segments` by adding messages only: every covered segment is
+ * still there at the same position with the covered prefix unchanged, and only the newest covered one grew (new
+ * messages land after all covered ones, so "last ULID wins" and "first content hash wins" come out as in a full
+ * build). −1 when a full rebuild is needed: a segment was pruned, rewritten, or an older one grew or appeared.
+ */
+function extendFrom(cache: DedupeCache, segments: readonly SegmentState[]): number {
+  const { covered } = cache;
+  if (segments.length < covered.length) return -1;
+  for (const [i, c] of covered.entries()) {
+    const seg = segments[i]!;
+    if (seg.ref !== c.ref || seg.messages.length < c.count) return -1;
+    if (c.count > 0 && seg.messages[c.count - 1]!.commit !== c.last) return -1;
+    if (i < covered.length - 1 && seg.messages.length !== c.count) return -1;
+  }
+  return Math.max(0, covered.length - 1);
+}
+
+/** Brings the dedupe maps up to `segments`: incrementally when possible (reading only new messages), else anew. */
+function updateDedupe(cache: DedupeCache | null, segments: readonly SegmentState[]): DedupeCache {
+  let from = cache ? extendFrom(cache, segments) : -1;
+  const out: DedupeCache = from >= 0 && cache ? cache : { ulids: new Map(), hashes: new Map(), covered: [] };
+  if (from < 0) from = 0;
+  for (let i = from; i < segments.length; i++) {
+    const msgs = segments[i]!.messages;
+    for (let j = out.covered[i]?.count ?? 0; j < msgs.length; j++) {
+      const m = msgs[j]!;
+      out.ulids.set(m.ulid, m.offset);
+      if (!out.hashes.has(m.contentHash)) out.hashes.set(m.contentHash, m.offset);
     }
   }
-  return { topic, segments, ulids, hashes };
+  out.covered = segments.map((s) => ({
+    ref: s.ref,
+    count: s.messages.length,
+    last: s.messages.at(-1)?.commit ?? null,
+  }));
+  return out;
 }
 
 /** A summary record with the commit that holds it. */

@@ -12,6 +12,7 @@ import {
   ExitStatus,
   GatosError,
   isGatosError,
+  isOid,
   loadTopic,
   readGroup,
   readMessages,
@@ -179,33 +180,50 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           topic,
           group: req.query.group,
           position: r.position?.offset ?? null,
-          messages: r.messages.map(messageJson),
+          position_record: r.position,
+          messages: r.messages.map((m) => ({ ...messageJson(m), content_hash: m.contentHash })),
         };
       }
       const after = intParam(req.query.after, 'after', -1, Number.MAX_SAFE_INTEGER, -1);
       const messages = await readMessages(stores, { topic, after, limit, index: bus.index(topic) });
-      return { ok: true, topic, messages: messages.map(messageJson) };
+      return {
+        ok: true,
+        topic,
+        messages: messages.map((m) => ({ ...messageJson(m), content_hash: m.contentHash })),
+      };
     },
   );
 
   app.post<{ Params: { topic: string } }>('/v1/topics/:topic/ack', async (req) => {
     const { topic } = req.params;
     assertTopic(topic);
-    const b = req.body as { group?: unknown; offset?: unknown } | null;
+    const b = req.body as { group?: unknown; offset?: unknown; commit?: unknown } | null;
     if (!b || typeof b !== 'object' || typeof b.group !== 'string') throw bad('expected {"group", "offset"}');
-    if (typeof b.offset !== 'number' || !Number.isSafeInteger(b.offset) || b.offset < 0) {
-      throw bad('offset must be a non-negative integer');
-    }
+    let to: { offset: number } | { commit: string };
+    if (b.commit !== undefined && b.offset === undefined) {
+      if (typeof b.commit !== 'string' || !isOid(b.commit)) throw bad('commit must be 40 lowercase hex');
+      to = { commit: b.commit };
+    } else if (typeof b.offset !== 'number' || !Number.isSafeInteger(b.offset) || b.offset < 0) {
+      throw bad('offset must be a non-negative integer (or give "commit" instead)');
+    } else to = { offset: b.offset };
     assertGroup(b.group);
     const r = await ack(stores, {
       topic,
       group: b.group,
-      to: { offset: b.offset },
+      to,
       now: new Date(),
       index: bus.index(topic),
       retry: { sleep: (ms) => new Promise((res) => setTimeout(res, ms)), random: Math.random },
     });
-    return { ok: true, topic, group: b.group, moved: r.moved, offset: r.position.offset, commit: r.commit };
+    return {
+      ok: true,
+      topic,
+      group: b.group,
+      moved: r.moved,
+      offset: r.position.offset,
+      commit: r.commit,
+      position: r.position,
+    };
   });
 
   app.get<{ Params: { topic: string }; Querystring: { group?: string; after?: string } }>(

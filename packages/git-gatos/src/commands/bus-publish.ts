@@ -1,15 +1,21 @@
-/** `git gatos bus publish`: sign messages and store them on the topic's current segment (one CAS per segment). */
+/**
+ * `git gatos bus publish`: sign messages and store them on the topic's current segment (one CAS per segment), or
+ * hand them to a running gatosd (`--daemon`/`$GATOSD_URL`), which signs and stores them.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BUS_MESSAGE_TYPE,
   DEFAULT_TOPIC_CONFIG,
+  type DuplicateMessage,
   type EventEnvelope,
   GatosError,
   NO_POLICY_ROOT,
   assertTopic,
   createEnvelope,
+  segmentRef,
   createUlidFactory,
   envelopeTimestamp,
+  type PublishedMessage,
   publish,
   readTrust,
   requireRepoConfig,
@@ -21,6 +27,7 @@ import { readJsonArg, readJsonLines } from '../input.js';
 import { listKeyFiles } from '../key-file.js';
 import { resolveActor, signerFor } from '../signer.js';
 import { busNow } from './bus-common.js';
+import { type Daemon, daemonRequest, resolveDaemon, topicPath } from './bus-daemon.js';
 
 interface PublishArgs {
   topic: string;
@@ -29,10 +36,11 @@ interface PublishArgs {
   type: string;
   batch?: string;
   actor?: string;
-  'policy-root': string;
-  'max-messages-per-segment': number;
-  'max-segment-bytes': number;
+  'policy-root'?: string;
+  'max-messages-per-segment'?: number;
+  'max-segment-bytes'?: number;
   'allow-duplicate-content': boolean;
+  daemon?: string;
 }
 
 interface Draft {
@@ -57,6 +65,72 @@ async function drafts(argv: PublishArgs, io: CliIo): Promise<Draft[]> {
   return [{ data: await readJsonArg(io, argv.data), key: argv.key }];
 }
 
+/** Messages per request to gatosd (its default `max_batch`). */
+const DAEMON_BATCH = 1000;
+
+interface DaemonPublished {
+  published: { offset: number; ulid: string; commit: string; segment: string; cid: string }[];
+  duplicates: DuplicateMessage[];
+}
+
+/**
+ * Publishes through gatosd: the daemon signs as its own actor with its own segment settings, so the options that
+ * would change those are refused rather than silently ignored. Same JSON as the direct path, without `sealed` and
+ * `swaps` (the daemon writes requests together; rotation is its business).
+ */
+async function viaDaemon(daemon: Daemon, argv: PublishArgs, input: Draft[]) {
+  const refused = (
+    [
+      ['policy-root', argv['policy-root'] !== undefined && argv['policy-root'] !== NO_POLICY_ROOT],
+      ['max-messages-per-segment', argv['max-messages-per-segment'] !== undefined],
+      ['max-segment-bytes', argv['max-segment-bytes'] !== undefined],
+      ['allow-duplicate-content', argv['allow-duplicate-content']],
+    ] as const
+  )
+    .filter(([, set]) => set)
+    .map(([name]) => `--${name}`);
+  if (refused.length) {
+    throw new GatosError('GATOS_E_USAGE', `${refused.join(', ')} cannot be used through gatosd`, {
+      hint: 'The daemon applies its own settings; drop the option or publish to the repository directly.',
+    });
+  }
+  const health = await daemonRequest<{ actor: string }>(daemon, 'GET', '/health');
+  if (argv.actor !== undefined && argv.actor !== health.actor) {
+    throw new GatosError('GATOS_E_USAGE', `gatosd signs as ${health.actor}, not ${argv.actor}`, {
+      data: { daemon: daemon.url, actor: health.actor },
+      hint: 'Drop --actor, or publish to the repository directly to sign with your own key.',
+    });
+  }
+  const messages = input.map((d) => ({
+    data: d.data,
+    ...(d.key === undefined ? {} : { key: d.key }),
+    type: d.type ?? argv.type,
+  }));
+  const out: { published: PublishedMessage[]; duplicates: DuplicateMessage[] } = {
+    published: [],
+    duplicates: [],
+  };
+  for (let i = 0; i < messages.length; i += DAEMON_BATCH) {
+    const r = await daemonRequest<DaemonPublished>(daemon, 'POST', topicPath(argv.topic, 'messages'), {
+      messages: messages.slice(i, i + DAEMON_BATCH),
+    });
+    for (const p of r.published) {
+      out.published.push({
+        segment: p.segment,
+        ref: segmentRef(argv.topic, p.segment),
+        commit: p.commit,
+        offset: p.offset,
+        ulid: p.ulid,
+        cid: p.cid,
+      });
+    }
+    out.duplicates.push(...r.duplicates);
+  }
+  const human = out.published.map((p) => `${p.offset} ${p.segment} ${p.commit.slice(0, 12)} ${p.ulid}`);
+  for (const d of out.duplicates) human.push(`duplicate (${d.reason}): ${d.ulid}`);
+  return { json: { ok: true, actor: health.actor, topic: argv.topic, ...out }, human };
+}
+
 const mod: CommandModule<PublishArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
@@ -78,18 +152,19 @@ const mod: CommandModule<PublishArgs> = {
       })
       .option('policy-root', {
         type: 'string',
-        default: NO_POLICY_ROOT,
-        describe: 'Policy root of the messages',
+        describe: `Policy root of the messages (default: ${NO_POLICY_ROOT})`,
       })
       .option('max-messages-per-segment', {
         type: 'number',
-        default: DEFAULT_TOPIC_CONFIG.max_messages_per_segment,
-        describe: 'Rotate the segment at this many messages',
+        describe: `Rotate the segment at this many messages (default: ${DEFAULT_TOPIC_CONFIG.max_messages_per_segment})`,
       })
       .option('max-segment-bytes', {
         type: 'number',
-        default: DEFAULT_TOPIC_CONFIG.max_segment_bytes,
-        describe: 'Rotate before the segment exceeds this many envelope bytes',
+        describe: `Rotate before the segment exceeds this many envelope bytes (default: ${DEFAULT_TOPIC_CONFIG.max_segment_bytes})`,
+      })
+      .option('daemon', {
+        type: 'string',
+        describe: 'Publish through this gatosd (default: $GATOSD_URL; token: $GATOSD_TOKEN); it signs',
       })
       .option('allow-duplicate-content', {
         type: 'boolean',
@@ -100,6 +175,8 @@ const mod: CommandModule<PublishArgs> = {
       .example('git gatos bus publish --topic orders --batch msgs.jsonl', 'Publish many in one step'),
   handler: async (argv, io) => {
     assertTopic(argv.topic);
+    const daemon = resolveDaemon(argv.daemon, io);
+    if (daemon) return viaDaemon(daemon, argv, await drafts(argv, io));
     return withContext(io, async ({ objects, refs }) => {
       const now = busNow(io);
       const config = await requireRepoConfig(objects, refs);
@@ -118,7 +195,7 @@ const mod: CommandModule<PublishArgs> = {
             actor,
             ulid: (d.key as string | undefined) ?? nextUlid(),
             ts: envelopeTimestamp(now),
-            policy_root: argv['policy-root'],
+            policy_root: argv['policy-root'] ?? NO_POLICY_ROOT,
           },
           opts,
         ),
@@ -132,8 +209,9 @@ const mod: CommandModule<PublishArgs> = {
         maxEnvelopeBytes: config.max_envelope_bytes,
         dedupeContent: !argv['allow-duplicate-content'],
         config: {
-          max_messages_per_segment: argv['max-messages-per-segment'],
-          max_segment_bytes: argv['max-segment-bytes'],
+          max_messages_per_segment:
+            argv['max-messages-per-segment'] ?? DEFAULT_TOPIC_CONFIG.max_messages_per_segment,
+          max_segment_bytes: argv['max-segment-bytes'] ?? DEFAULT_TOPIC_CONFIG.max_segment_bytes,
         },
         retry: { sleep: (ms) => sleep(ms), random: Math.random },
       });

@@ -10,6 +10,7 @@ import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
 import { toJsonValue } from '../input.js';
 import { busNow } from './bus-common.js';
+import { type Daemon, resolveDaemon } from './bus-daemon.js';
 
 interface SubscribeArgs {
   topic: string;
@@ -95,17 +96,15 @@ async function followRepo(
 
 /** Follows gatosd's SSE stream, reconnecting (with `Last-Event-ID`) after errors until `signal` aborts. */
 async function followDaemon(
-  base: string,
+  daemon: Daemon,
   argv: SubscribeArgs,
   io: CliIo,
   signal: AbortSignal,
   emit: (l: Line) => void,
 ): Promise<void> {
-  const root = base.replace(/\/+$/, '');
+  const root = daemon.url;
   const topic = encodeURIComponent(argv.topic);
-  const auth: Record<string, string> = io.env.GATOSD_TOKEN
-    ? { authorization: `Bearer ${io.env.GATOSD_TOKEN}` }
-    : {};
+  const auth = daemon.headers;
   let lastId: string | null = null;
   let retryMs = 1000;
   while (!signal.aborted) {
@@ -204,7 +203,7 @@ const mod: CommandModule<SubscribeArgs> = {
           : `${l.offset} ${l.commit.slice(0, 12)} ${l.ulid} ${JSON.stringify(l.data)}\n`,
       );
     };
-    const daemon = argv.daemon ?? io.env.GATOSD_URL;
+    const daemon = resolveDaemon(argv.daemon, io);
     try {
       if (daemon) await followDaemon(daemon, argv, io, controller.signal, emit);
       else await followRepo(argv, io, controller.signal, emit);

@@ -1,0 +1,21 @@
+/** The job plane (M4): manifests, identities, claims, results, Proof-of-Execution and local job operations. */
+export {
+  CONTENT_DIGEST_RE,
+  JOB_ID_RE,
+  JOB_PATH_MAX_BYTES,
+  JOB_PATH_RE,
+  WORKER_KEY_ID_RE,
+  contentDigest,
+} from './fields.js';
+export * from './refs.js';
+export * from './manifest.js';
+export * from './job-identity.js';
+export * from './commit-files.js';
+export * from './manifest-commit.js';
+export * from './claim.js';
+export * from './job-result.js';
+export * from './proof-of-execution.js';
+export * from './job-audit.js';
+export * from './cache-index.js';
+export * from './completion.js';
+export * from './job-store.js';

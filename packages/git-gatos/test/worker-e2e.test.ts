@@ -1,0 +1,308 @@
+/**
+ * Workers on separate clones coordinating only through one bare repository (slow: real processes, real pushes).
+ * Jobs are submitted in-process straight into the shared repository; workers are `git gatos worker run` children.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type JobManifest,
+  contentDigest,
+  jobClaimRef,
+  jobResultRef,
+  readClaimLinks,
+  readResultCommit,
+  readTrust,
+  submitJob,
+  verifyJob,
+} from '@gatos/core';
+import { currentRuntime } from '@gatos/gatosd';
+import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
+import { describe, expect, it } from 'vitest';
+import { BIN, BIN_DIR, expectOk, gatos, git, repoWithHome, tmp } from './helpers.js';
+
+const enc = new TextEncoder();
+
+/** A shared bare repository with GATOS initialized and `n` worker clones whose keys are registered there. */
+function cluster(n: number) {
+  const shared = tmp('gatos-shared-');
+  git(shared, 'init', '-q', '--bare');
+  const admin = repoWithHome();
+  expectOk(gatos(admin.repo, admin.env, ['init']));
+  expectOk(gatos(admin.repo, admin.env, ['key', 'new', '--actor', 'user:admin']));
+  git(admin.repo, 'push', '-q', shared, 'refs/gatos/*:refs/gatos/*');
+  const workers = [];
+  for (let i = 1; i <= n; i++) {
+    const w = repoWithHome();
+    git(w.repo, 'fetch', '-q', shared, 'refs/gatos/*:refs/gatos/*');
+    expectOk(gatos(w.repo, w.env, ['key', 'new', '--actor', `agent:w${i}`]));
+    // Registering a key appends to the trust chain: publish it before the next worker extends it.
+    git(w.repo, 'push', '-q', shared, 'refs/gatos/trust/keys:refs/gatos/trust/keys');
+    workers.push({ ...w, actor: `agent:w${i}` });
+  }
+  return { shared, admin, workers };
+}
+
+/** Submits script jobs directly into `repoPath` (in-process core calls on the real repository). */
+async function submit(
+  repoPath: string,
+  jobs: { program: string; args?: string[]; input?: string; timeoutMs?: number; nonce?: string }[],
+): Promise<string[]> {
+  const repo = await openRepository({ cwd: repoPath });
+  const objects = createObjectStore(repo);
+  const refs = createRefStore(repo);
+  const runtime = await currentRuntime('script');
+  const ids: string[] = [];
+  try {
+    for (const j of jobs) {
+      const prog = enc.encode(j.program);
+      const input = enc.encode(j.input ?? '');
+      const manifest: JobManifest = {
+        v: 1,
+        type: 'gatos.job',
+        program: {
+          kind: 'script',
+          entry: 'main.mjs',
+          files: [{ path: 'main.mjs', digest: contentDigest(prog), size: prog.length }],
+          runtime,
+        },
+        args: j.args ?? [],
+        env: {},
+        inputs: [{ name: 'in.txt', digest: contentDigest(input), size: input.length }],
+        limits: { timeout_ms: j.timeoutMs ?? 20_000, max_output_bytes: 1 << 20, max_memory_mb: 256 },
+        cache: false,
+        nonce: j.nonce ?? '',
+      };
+      const r = await submitJob(
+        { objects, refs },
+        {
+          manifest,
+          programFiles: new Map([['main.mjs', prog]]),
+          inputFiles: new Map([['in.txt', input]]),
+        },
+      );
+      ids.push(r.jobId);
+    }
+  } finally {
+    await objects.close();
+  }
+  return ids;
+}
+
+/** Opens the shared repository's stores for in-process checks. */
+async function sharedStores(path: string) {
+  const repo = await openRepository({ cwd: path });
+  return { objects: createObjectStore(repo), refs: createRefStore(repo) };
+}
+
+interface Worker {
+  child: ChildProcess;
+  /** What it printed so far. */
+  live: { stdout: string; stderr: string };
+  done: Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>;
+}
+
+function startWorker(w: { repo: string; env: NodeJS.ProcessEnv; actor: string }, args: string[]): Worker {
+  // The CLI itself, not `git gatos` (git would stand between the signals these tests send and the worker).
+  const child = spawn(process.execPath, [BIN, 'worker', 'run', '--actor', w.actor, ...args], {
+    cwd: w.repo,
+    env: { ...w.env, PATH: `${BIN_DIR}:${w.env.PATH ?? ''}` },
+  });
+  const live = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d) => (live.stdout += d));
+  child.stderr!.on('data', (d) => (live.stderr += d));
+  const done = new Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (status, signal) => resolve({ status, signal, ...live })),
+  );
+  return { child, live, done };
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const ECHO = `import { readFileSync, writeFileSync } from 'node:fs';
+const text = readFileSync(process.env.GATOS_JOB_INPUTS + '/in.txt', 'utf8');
+writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', text.toUpperCase());
+console.log('ok ' + text.length);
+`;
+
+describe('workers racing through one bare repository (slow)', () => {
+  it('8 worker processes with their own clones claim each of 100 jobs exactly once and complete it once', async () => {
+    const { shared, workers } = cluster(8);
+    const ids = await submit(
+      shared,
+      Array.from({ length: 100 }, (_, i) => ({ program: ECHO, input: `job number ${i}` })),
+    );
+    const t0 = Date.now();
+    const runs = workers.map((w) =>
+      startWorker(w, ['--remote', shared, '--until-idle', '--json', '--poll', '200ms', '--lease', '60s']),
+    );
+    const outs = await Promise.all(runs.map((r) => r.done));
+    const seconds = (Date.now() - t0) / 1000;
+    const reports = outs.map((o) => {
+      expect(o.status, o.stderr).toBe(0);
+      return JSON.parse(o.stdout);
+    });
+    const completed = reports.reduce((n, r) => n + r.completed, 0);
+    const lost = reports.reduce((n, r) => n + r.lostRaces, 0);
+    console.log(
+      `8 workers, 100 jobs: ${seconds.toFixed(1)} s, per worker ${reports.map((r) => r.completed).join('/')}, ` +
+        `${lost} lost claim races`,
+    );
+    expect(completed).toBe(100);
+    const byJob = new Map<string, number>();
+    for (const r of reports) for (const j of r.jobs) byJob.set(j.jobId, (byJob.get(j.jobId) ?? 0) + 1);
+    expect([...byJob.keys()].sort()).toEqual([...ids].sort());
+    expect([...byJob.values()].every((n) => n === 1)).toBe(true);
+
+    const s = await sharedStores(shared);
+    try {
+      const trust = await readTrust(s.objects, s.refs);
+      for (const id of ids) {
+        const links = await readClaimLinks(s.objects, (await s.refs.read(jobClaimRef(id)))!);
+        // One claim, no reclaim: epoch 0 throughout, ending in done.
+        expect(links.every((l) => l.record.epoch === 0)).toBe(true);
+        expect(links.at(-1)!.record.state).toBe('done');
+        const result = await readResultCommit(s.objects, (await s.refs.read(jobResultRef(id)))!);
+        expect(result.result.status).toBe('succeeded');
+        expect(result.result.worker).toBe(links[0]!.record.worker);
+        const report = await verifyJob(s, id, trust);
+        expect(report.problems).toEqual([]);
+      }
+      const one = await readResultCommit(s.objects, (await s.refs.read(jobResultRef(ids[7]!)))!);
+      expect(new TextDecoder().decode(one.outputs.get('out.txt'))).toBe('JOB NUMBER 7');
+    } finally {
+      await s.objects.close();
+    }
+    expect(git(shared, 'fsck', '--no-progress', '--no-dangling')).toBe('');
+  }, 600_000);
+
+  it('a worker killed with SIGKILL mid-job: its lease expires, another completes the job', async () => {
+    const { shared, workers } = cluster(2);
+    const marker = join(tmp('gatos-marker-'), 'started');
+    const slow = `import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(marker)}, String(process.pid));
+await new Promise((r) => setTimeout(r, 1500));
+writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
+`;
+    const [id] = await submit(shared, [{ program: slow }]);
+    const a = startWorker(workers[0]!, ['--remote', shared, '--lease', '2s', '--poll', '100ms']);
+    await until(() => existsSync(marker), 60_000, 'worker A to start the job');
+    a.child.kill('SIGKILL');
+    await a.done;
+    // A's program keeps running orphaned; stop it so it cannot interfere.
+    try {
+      process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL');
+    } catch {}
+    const b = startWorker(workers[1]!, [
+      '--remote',
+      shared,
+      '--until-idle',
+      '--json',
+      '--lease',
+      '2s',
+      '--skew',
+      '200ms',
+      '--poll',
+      '100ms',
+    ]);
+    const out = await b.done;
+    expect(out.status, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout);
+    expect(report.completed).toBe(1);
+    const s = await sharedStores(shared);
+    try {
+      const links = await readClaimLinks(s.objects, (await s.refs.read(jobClaimRef(id!)))!);
+      expect(links[0]!.record.epoch).toBe(0);
+      expect(links.at(-1)!.record).toMatchObject({ state: 'done', epoch: 1, worker: report.worker });
+      const result = await readResultCommit(s.objects, (await s.refs.read(jobResultRef(id!)))!);
+      expect(result.result.claim.epoch).toBe(1);
+      expect(result.result.worker).toBe(report.worker);
+      expect(result.result.status).toBe('succeeded');
+      expect((await verifyJob(s, id!, await readTrust(s.objects, s.refs))).ok).toBe(true);
+    } finally {
+      await s.objects.close();
+    }
+  }, 180_000);
+
+  it('a stalled worker that comes back after its lease was taken over has its late result refused', async () => {
+    const { shared, workers } = cluster(2);
+    const marker = join(tmp('gatos-marker-'), 'started');
+    const slow = `import { writeFileSync, appendFileSync } from 'node:fs';
+appendFileSync(${JSON.stringify(marker)}, 'x');
+await new Promise((r) => setTimeout(r, 1500));
+writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
+`;
+    const [id] = await submit(shared, [{ program: slow }]);
+    const a = startWorker(workers[0]!, ['--remote', shared, '--lease', '2s', '--poll', '100ms', '--json']);
+    await until(() => existsSync(marker), 60_000, 'worker A to start the job');
+    // Freeze A (no heartbeats) while its program finishes on its own; B takes over after the lease expires.
+    a.child.kill('SIGSTOP');
+    const b = startWorker(workers[1]!, [
+      '--remote',
+      shared,
+      '--until-idle',
+      '--json',
+      '--lease',
+      '2s',
+      '--skew',
+      '200ms',
+      '--poll',
+      '100ms',
+    ]);
+    const outB = await b.done;
+    expect(outB.status, outB.stderr).toBe(0);
+    expect(JSON.parse(outB.stdout).completed).toBe(1);
+    const s = await sharedStores(shared);
+    const resultBefore = await s.refs.read(jobResultRef(id!));
+    a.child.kill('SIGCONT');
+    // A wakes up holding a stale claim: its heartbeat or its completion must be refused.
+    await until(() => /lease lost|refused/.test(a.live.stderr), 60_000, 'worker A to notice');
+    a.child.kill('SIGTERM');
+    const outA = await a.done;
+    const reportA = JSON.parse(outA.stdout);
+    expect(reportA.completed).toBe(0);
+    expect(reportA.leaseLost + reportA.refused).toBeGreaterThanOrEqual(1);
+    try {
+      expect(await s.refs.read(jobResultRef(id!))).toBe(resultBefore);
+      const result = await readResultCommit(s.objects, resultBefore!);
+      expect(result.result.claim.epoch).toBe(1);
+      expect((await verifyJob(s, id!, await readTrust(s.objects, s.refs))).ok).toBe(true);
+    } finally {
+      await s.objects.close();
+    }
+  }, 180_000);
+
+  it('non-zero exits, timeouts and signals are recorded as such, each with a signed result', async () => {
+    const { workers } = cluster(1);
+    const w = workers[0]!;
+    const ids = await submit(w.repo, [
+      { program: 'process.exit(3);' },
+      { program: 'await new Promise((r) => setTimeout(r, 60000));', timeoutMs: 500 },
+      { program: "process.kill(process.pid, 'SIGKILL');" },
+      { program: ECHO, input: 'fine' },
+    ]);
+    const run = startWorker(w, ['--until-idle', '--json', '--poll', '100ms', '--concurrency', '2']);
+    const out = await run.done;
+    expect(out.status, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout).completed).toBe(4);
+    const s = await sharedStores(w.repo);
+    try {
+      const results = [];
+      for (const id of ids)
+        results.push((await readResultCommit(s.objects, (await s.refs.read(jobResultRef(id)))!)).result);
+      expect(results.map((r) => r.status)).toEqual(['failed', 'timeout', 'signaled', 'succeeded']);
+      expect(results[0]!.exit_code).toBe(3);
+      expect(results[2]!.signal).toBe('SIGKILL');
+      const trust = await readTrust(s.objects, s.refs);
+      for (const id of ids) expect((await verifyJob(s, id, trust)).problems).toEqual([]);
+    } finally {
+      await s.objects.close();
+    }
+  }, 180_000);
+});
