@@ -28,4 +28,9 @@ export interface RefStore {
   cas(update: RefUpdate): Promise<boolean>;
   /** All refs under a prefix (e.g. `refs/gatos/journal/`), sorted by name. */
   list(prefix: string): Promise<RefEntry[]>;
+  /**
+   * Optional: several compare-and-swaps applied all or none (e.g. one `git push --atomic` with a lease per ref).
+   * Callers fall back to single {@link RefStore.cas} steps when a store does not offer it.
+   */
+  casAll?(updates: readonly RefUpdate[]): Promise<boolean>;
 }

@@ -2,7 +2,7 @@
  * Workers on separate clones coordinating only through one bare repository (slow: real processes, real pushes).
  * Jobs are submitted in-process straight into the shared repository; workers are `git gatos worker run` children.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -46,7 +46,14 @@ function cluster(n: number) {
 /** Submits script jobs directly into `repoPath` (in-process core calls on the real repository). */
 async function submit(
   repoPath: string,
-  jobs: { program: string; args?: string[]; input?: string; timeoutMs?: number; nonce?: string }[],
+  jobs: {
+    program: string;
+    args?: string[];
+    input?: string;
+    timeoutMs?: number;
+    nonce?: string;
+    cache?: boolean;
+  }[],
 ): Promise<string[]> {
   const repo = await openRepository({ cwd: repoPath });
   const objects = createObjectStore(repo);
@@ -70,7 +77,7 @@ async function submit(
         env: {},
         inputs: [{ name: 'in.txt', digest: contentDigest(input), size: input.length }],
         limits: { timeout_ms: j.timeoutMs ?? 20_000, max_output_bytes: 1 << 20, max_memory_mb: 256 },
-        cache: false,
+        cache: j.cache ?? false,
         nonce: j.nonce ?? '',
       };
       const r = await submitJob(
@@ -304,5 +311,69 @@ writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
     } finally {
       await s.objects.close();
     }
+  }, 180_000);
+
+  it('reuses a verified result for the same program, inputs and parameters when the job allows it', async () => {
+    const { workers } = cluster(1);
+    const w = workers[0]!;
+    const ids = await submit(w.repo, [
+      { program: ECHO, input: 'same', cache: true, nonce: 'first' },
+      { program: ECHO, input: 'same', cache: true, nonce: 'second' },
+      { program: ECHO, input: 'same', cache: false, nonce: 'third' },
+    ]);
+    const out = await startWorker(w, ['--until-idle', '--json', '--poll', '100ms']).done;
+    expect(out.status, out.stderr).toBe(0);
+    const report = JSON.parse(out.stdout);
+    expect(report.completed).toBe(3);
+    expect(report.cacheHits).toBe(1);
+    const s = await sharedStores(w.repo);
+    try {
+      const results = [];
+      for (const id of ids) {
+        results.push((await readResultCommit(s.objects, (await s.refs.read(jobResultRef(id)))!)).result);
+      }
+      // Whichever cacheable job ran first is the source of the other; the job that forbids caching always runs.
+      const [a, b, c] = results;
+      const hits = [a!.cached_from, b!.cached_from];
+      expect(hits.filter((h) => h !== null)).toHaveLength(1);
+      expect(hits[0] === ids[1] || hits[1] === ids[0]).toBe(true);
+      expect(c!.cached_from).toBeNull();
+      expect(a!.outputs_root).toBe(b!.outputs_root);
+      const trust = await readTrust(s.objects, s.refs);
+      for (const id of ids) expect((await verifyJob(s, id, trust)).problems).toEqual([]);
+    } finally {
+      await s.objects.close();
+    }
+  }, 180_000);
+
+  it('job verify catches a program swapped in the manifest commit after the run', async () => {
+    const { workers } = cluster(1);
+    const w = workers[0]!;
+    const [id] = await submit(w.repo, [{ program: ECHO, input: 'x' }]);
+    expect((await startWorker(w, ['--until-idle', '--json', '--poll', '100ms']).done).status).toBe(0);
+    expectOk(gatos(w.repo, w.env, ['job', 'verify', id!]));
+    const ref = `refs/gatos/jobs/${id}/manifest`;
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], {
+      cwd: w.repo,
+      input: 'console.log("not what ran")\n',
+      encoding: 'utf8',
+    }).trim();
+    const index = join(tmp('gatos-index-'), 'index');
+    const env = { ...process.env, GIT_INDEX_FILE: index };
+    execFileSync('git', ['read-tree', ref], { cwd: w.repo, env });
+    execFileSync('git', ['update-index', '--cacheinfo', `100644,${blob},program/main.mjs`], {
+      cwd: w.repo,
+      env,
+    });
+    const tree = execFileSync('git', ['write-tree'], { cwd: w.repo, env, encoding: 'utf8' }).trim();
+    const forged = execFileSync('git', ['commit-tree', tree, '-m', 'swapped'], {
+      cwd: w.repo,
+      encoding: 'utf8',
+    }).trim();
+    git(w.repo, 'update-ref', ref, forged);
+    const r = gatos(w.repo, w.env, ['job', 'verify', id!, '--json']);
+    expect(r.status).toBe(6);
+    expect(r.json.error?.code ?? r.json.code).toBe('GATOS_E_JOB_VERIFY');
+    expect(JSON.stringify(r.json)).toContain('program');
   }, 180_000);
 });

@@ -380,6 +380,19 @@ export async function completeJob(s: JobStores, o: CompleteJobOptions): Promise<
     runLog: o.runLog,
   });
   await s.objects.put(prepared.objects);
+  if (s.refs.casAll && (await s.refs.casAll(prepared.updates))) {
+    // All three refs moved at once (a remote's atomic push): only the cache hint is left to record.
+    await recordCache(s, manifest, o.jobId, prepared.result);
+    return {
+      jobId: o.jobId,
+      result: prepared.result,
+      resultCommit: prepared.resultCommit,
+      doneCommit: prepared.doneCommit,
+      auditCommit: prepared.auditCommit,
+      envelopeBytes: prepared.envelopeBytes,
+      repaired: false,
+    };
+  }
   if (!(await s.refs.cas(prepared.updates[0]))) {
     const after = await readTip(s, o.jobId);
     throw new GatosError('GATOS_E_JOB_LEASE_LOST', `job ${o.jobId}: the claim moved while completing`, {
@@ -387,6 +400,18 @@ export async function completeJob(s: JobStores, o: CompleteJobOptions): Promise<
     });
   }
   return finishDone(s, o.jobId, prepared.doneCommit, prepared.done, false, manifest);
+}
+
+/** Records a fresh successful result of a cacheable job in the cache index (a hint; reuse verifies first). */
+async function recordCache(
+  s: JobStores,
+  m: ManifestCommitData,
+  jobId: string,
+  result: JobResult,
+): Promise<void> {
+  if (m.manifest.cache && result.status === 'succeeded' && result.cached_from === null) {
+    await updateCacheIndex(s.objects, s.refs, new Map([[jobIdentities(m.manifest).cache_key, jobId]]));
+  }
 }
 
 async function finishDone(
@@ -418,9 +443,7 @@ async function finishDone(
     envelopeBytes: rd.envelopeBytes!,
   });
   const m = manifest ?? (await readManifestCommit(s.objects, await requireManifest(s, jobId)));
-  if (m.manifest.cache && rd.result.status === 'succeeded' && rd.result.cached_from === null) {
-    await updateCacheIndex(s.objects, s.refs, new Map([[jobIdentities(m.manifest).cache_key, jobId]]));
-  }
+  await recordCache(s, m, jobId, rd.result);
   return {
     jobId,
     result: rd.result,

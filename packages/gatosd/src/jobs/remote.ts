@@ -35,7 +35,7 @@ export interface LeaseRejection {
 }
 
 /** The answer of {@link pushWithLease}: all refs updated, or none (atomic) because a race was lost. */
-export type LeasePushResult = { ok: true } | { ok: false; rejected: LeaseRejection[] };
+export type LeasePushResult = { ok: true; upToDate?: string[] } | { ok: false; rejected: LeaseRejection[] };
 
 interface GitRun {
   code: number | null;
@@ -168,7 +168,12 @@ export async function pushWithLease(
     if (!race) foreign = true;
   }
   const missing = updates.filter((u) => !status.has(u.ref)).map((u) => u.ref);
-  if (r.code === 0 && rejected.length === 0 && missing.length === 0) return { ok: true };
+  if (r.code === 0 && rejected.length === 0 && missing.length === 0) {
+    // git skips the lease of a ref that already names the pushed value ("up to date"): callers that need a
+    // strict compare-and-swap must know which refs those were.
+    const upToDate = updates.filter((u) => status.get(u.ref)?.flag === '=').map((u) => u.ref);
+    return upToDate.length ? { ok: true, upToDate } : { ok: true };
+  }
   if (rejected.length > 0 && !foreign) return { ok: false, rejected };
   throw remoteError('push to', remote, r, { rejected, missing });
 }

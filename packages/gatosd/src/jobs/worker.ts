@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type ClaimSigner,
+  type EventEnvelope,
   type EventSigner,
   type JobRun,
   type JobStores,
@@ -164,27 +165,43 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
       init.signal?.addEventListener('abort', done, { once: true });
     });
 
-  const notify = async (jobId: string, status: string, result: Oid) => {
+  /**
+   * Completion notices on bus topic `jobs`, queued and published together by one flusher: the job's slot is
+   * not held while the notice is written, and concurrent completions share one compare-and-swap.
+   */
+  const notices: EventEnvelope[] = [];
+  let flushing: Promise<void> | null = null;
+  const flush = (): Promise<void> => {
+    if (flushing || notices.length === 0 || !init.busSigner) return flushing ?? Promise.resolve();
+    const signer = init.busSigner;
+    flushing = (async () => {
+      while (notices.length) {
+        const batch = notices.splice(0);
+        try {
+          await publish(batch, { ...stores, topic: JOBS_TOPIC, signer, now: new Date(now()) });
+        } catch (e) {
+          // The results are already durable; notices are a courtesy to subscribers.
+          emit({ event: 'error', ...describe(e) });
+        }
+      }
+    })().finally(() => {
+      flushing = null;
+    });
+    return flushing;
+  };
+  const notify = (jobId: string, status: string, result: Oid) => {
     if (!init.busSigner) return;
-    try {
-      const envelope = createEnvelope({
+    notices.push(
+      createEnvelope({
         type: BUS_MESSAGE_TYPE,
         ulid: ulid(),
         actor: init.busSigner.actor,
         ts: envelopeTimestamp(new Date(now())),
         payload: { event: 'job.completed', job_id: jobId, status, result },
         policy_root: NO_POLICY_ROOT,
-      });
-      await publish([envelope], {
-        ...stores,
-        topic: JOBS_TOPIC,
-        signer: init.busSigner,
-        now: new Date(now()),
-      });
-    } catch (e) {
-      // The result is already durable; the notice is a courtesy to subscribers.
-      emit({ event: 'error', jobId, ...describe(e) });
-    }
+      }),
+    );
+    void flush();
   };
 
   const reuse = async (m: ManifestCommitData): Promise<JobRun | null> => {
@@ -308,7 +325,7 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
         ms: finished - started,
         cached,
       });
-      await notify(job.jobId, done.result.status, done.resultCommit);
+      notify(job.jobId, done.result.status, done.resultCommit);
     } catch (e) {
       const d = describe(e);
       if (d.code === 'GATOS_E_JOB_LEASE_LOST' || d.code === 'GATOS_E_JOB_RESULT_EXISTS') {
@@ -406,6 +423,7 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
     }
   } finally {
     await Promise.allSettled(running.values());
+    while (flushing || notices.length) await flush();
   }
   return report;
 }
