@@ -62,4 +62,24 @@ set -e
 echo "exit status: $status (6 = verification failed)"
 [ "$status" -eq 6 ] || { echo "demo: expected verification to fail" >&2; exit 1; }
 
+step "Jobs: submit a program and its inputs to the shared repository; the job id is the manifest's content id"
+cd "$work/alice"
+run git gatos job submit --remote "$work/shared.git" --program "$root/examples/jobs/word-count.mjs" \
+  --input "$root/examples/jobs/sample-a.txt" --input "$root/examples/jobs/sample-b.txt" --arg 3 --actor user:alice
+job=$(git gatos job list --remote "$work/shared.git" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).jobs[0].job_id))')
+
+step "A worker on another machine: its own clone, its own key; claims by leased push, runs, commits a signed result"
+git init -q "$work/worker" && cd "$work/worker"
+git fetch -q "$work/shared.git" 'refs/gatos/*:refs/gatos/*'
+run git gatos key new --actor agent:worker-1
+run git push -q "$work/shared.git" refs/gatos/trust/keys
+run git gatos worker run --remote "$work/shared.git" --until-idle --actor agent:worker-1
+
+step "Anyone can check the Proof-of-Execution offline: program, inputs, outputs, signature, claim chain"
+cd "$work/bob"
+git fetch -q "$work/shared.git" '+refs/gatos/*:refs/gatos/*'
+run git gatos job show "$job"
+run git gatos job result "$job" --output counts.json
+run git gatos job verify "$job"
+
 step "Done: the demo repositories were in $work and are removed now."
