@@ -5,6 +5,7 @@ export {
   JOB_PATH_MAX_BYTES,
   JOB_PATH_RE,
   WORKER_KEY_ID_RE,
+  compareBytes,
   contentDigest,
 } from './fields.js';
 export * from './refs.js';

@@ -8,6 +8,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { JobLimits } from '@gatos/core';
 import { groupRssBytes } from './group-memory.js';
 import { isJobPath, listOutputs, OutputRefused, readOutputs } from './job-files.js';
 import type { RunnableKind } from './runtime.js';
@@ -15,13 +16,6 @@ import { WASM_RUNNER_SOURCE, type WasmRunnerConfig } from './wasm-runner.js';
 
 /** How a run ended (the `status` of a job result). */
 export type RunStatus = 'succeeded' | 'failed' | 'timeout' | 'signaled' | 'limit-exceeded' | 'error';
-
-/** A manifest's `limits`. */
-export interface JobLimits {
-  readonly timeout_ms: number;
-  readonly max_output_bytes: number;
-  readonly max_memory_mb: number;
-}
 
 /** Options of {@link runProgram}. */
 export interface RunProgramOptions {

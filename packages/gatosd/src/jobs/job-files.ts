@@ -5,23 +5,19 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GatosError } from '@gatos/core';
+import { GatosError, JOB_PATH_MAX_BYTES, JOB_PATH_RE, MAX_JOB_FILES, compareBytes } from '@gatos/core';
 
-/** The job path syntax of spec/job-plane.md § 2: relative, `/`-separated, no `.`/`..` segment, ≤ 255 bytes. */
-const PATH_RE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
-
-/** The most files a program, an input set or an output set may hold (spec § 2). */
-export const MAX_JOB_FILES = 1024;
-
-/** True when `p` is a valid job path (spec § 2). */
+/** True when `p` is a valid job path (spec § 2): the core's syntax, byte limit, and no `.`/`..` segment. */
 export function isJobPath(p: string): boolean {
-  return PATH_RE.test(p) && Buffer.byteLength(p) <= 255 && p.split('/').every((s) => s !== '.' && s !== '..');
+  return (
+    JOB_PATH_RE.test(p) &&
+    Buffer.byteLength(p) <= JOB_PATH_MAX_BYTES &&
+    p.split('/').every((s) => s !== '.' && s !== '..')
+  );
 }
 
-/** Bytewise order of job paths (they are ASCII, but say what is meant). */
-export function compareJobPaths(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
+/** Bytewise order of job paths, as the core sorts them. */
+export const compareJobPaths = compareBytes;
 
 /**
  * Writes `files` under `dir` (created if missing). Every path must be a valid job path; files are created

@@ -4,21 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, realpathSync } from 'node:fs';
-import { GatosError } from '@gatos/core';
+import { GatosError, type JobRuntime, type ProgramKind } from '@gatos/core';
 import { WASM_RUNNER_SOURCE } from './wasm-runner.js';
 
-/** A runtime pin as it appears in a manifest's `program.runtime` and a result's `runtime`. */
-export interface JobRuntime {
-  readonly name: string;
-  readonly version: string;
-  readonly digest: string;
-}
-
 /** The program kinds this worker can run. */
-export type RunnableKind = 'script' | 'wasm';
-
-/** Every program kind a manifest may name. */
-export type ProgramKind = RunnableKind | 'container' | 'nix';
+export type RunnableKind = Extract<ProgramKind, 'script' | 'wasm'>;
 
 /** Runtime names per kind (spec § 2). */
 export const RUNTIME_NAMES: Readonly<Record<ProgramKind, string>> = {
