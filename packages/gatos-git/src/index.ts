@@ -12,4 +12,10 @@ export {
   type RefStoreOptions,
 } from './ref-store.js';
 export { checkRefName, isValidRefName } from './ref-name.js';
-export { encodePack, type EncodedPack } from './pack-writer.js';
+export {
+  decodeEntries,
+  type EncodedPack,
+  encodeEntries,
+  encodePack,
+  type PackEntry,
+} from './pack-writer.js';

@@ -15,6 +15,7 @@ import {
 import { CatFileReader } from './cat-file-reader.js';
 import { objectId } from './object-id.js';
 import { writeLooseObjects } from './loose-object-writer.js';
+import { PackConsolidator } from './pack-consolidator.js';
 import { splitForPacks, writePack } from './pack-writer.js';
 import type { Repository } from './repository.js';
 import { streamGit } from './run-git.js';
@@ -29,7 +30,15 @@ export interface ObjectStoreOptions {
   verify?: boolean;
   /** Upper bound of inflated bytes per packfile; bigger batches become several packs (256 MiB). */
   maxPackBytes?: number;
+  /**
+   * Merge this store's own packs in the background once this many were written (0: never). Meant for a
+   * long-lived writer with a small `packThreshold`, which would otherwise leave a pack per batch.
+   */
+  consolidateAfter?: number;
 }
+
+/** Background merges never produce packs above this size (so a merge never holds more than ~2× it). */
+const MAX_MERGED_PACK_BYTES = 64 * 1024 * 1024;
 
 /** The default batch size from which `put()` writes a packfile instead of loose objects. */
 export const DEFAULT_PACK_THRESHOLD = 32;
@@ -54,6 +63,7 @@ class GitObjectStore implements ObjectStore {
   readonly #fsync: boolean;
   readonly #verify: boolean;
   readonly #maxPackBytes: number;
+  readonly #consolidator: PackConsolidator | null;
 
   constructor(repo: Repository, opts: ObjectStoreOptions) {
     this.#repo = repo;
@@ -62,6 +72,16 @@ class GitObjectStore implements ObjectStore {
     this.#fsync = opts.fsync ?? true;
     this.#verify = opts.verify ?? true;
     this.#maxPackBytes = opts.maxPackBytes ?? 256 * 1024 * 1024;
+    const after = opts.consolidateAfter ?? 0;
+    this.#consolidator =
+      after > 0
+        ? new PackConsolidator(repo.objectsDir, {
+            after,
+            // A merge holds its inputs and output in memory; bigger packs stay as they are.
+            maxPackBytes: Math.min(this.#maxPackBytes, MAX_MERGED_PACK_BYTES),
+            fsync: this.#fsync,
+          })
+        : null;
   }
 
   async put(objects: readonly GitObject[]): Promise<void> {
@@ -80,7 +100,8 @@ class GitObjectStore implements ObjectStore {
       return;
     }
     for (const chunk of splitForPacks(list, this.#maxPackBytes)) {
-      await writePack(this.#repo.objectsDir, chunk, opts);
+      const written = await writePack(this.#repo.objectsDir, chunk, opts);
+      this.#consolidator?.add(written);
     }
   }
 
@@ -182,8 +203,12 @@ class GitObjectStore implements ObjectStore {
     return commits;
   }
 
-  close(): Promise<void> {
-    return this.#reader.close();
+  async close(): Promise<void> {
+    try {
+      await this.#consolidator?.settle();
+    } finally {
+      await this.#reader.close();
+    }
   }
 }
 

@@ -30,6 +30,8 @@ export interface WrittenPack {
   checksum: string;
   /** Number of objects in it. */
   count: number;
+  /** Bytes of both files. */
+  bytes: number;
 }
 
 /** The encoded pack and index, before anything touches the disk. */
@@ -58,9 +60,32 @@ function entryHeader(type: number, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
+/** One object as stored in a pack (no deltas): its id, entry header + deflated body, and the CRC-32 of both. */
+export interface PackEntry {
+  oid: string;
+  raw: Buffer;
+  crc: number;
+}
+
+/** Deflates one object into its pack entry. */
+export function packEntry(o: GitObject): PackEntry {
+  const code = TYPE_CODE[o.type];
+  if (code === undefined) throw new GatosError('GATOS_E_INTERNAL', `cannot pack object type ${o.type}`);
+  const raw = Buffer.concat([entryHeader(code, o.body.length), deflateBody(o.body)]);
+  return { oid: o.oid, raw, crc: crc32(raw) };
+}
+
 /** Encodes a pack and its index in memory. `objects` must have distinct ids. */
 export function encodePack(objects: readonly GitObject[]): EncodedPack {
-  const sorted = [...objects].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
+  return encodeEntries(objects.map(packEntry));
+}
+
+/**
+ * Encodes a pack and its index from ready entries (sorted by id here, so the same set always gives the same
+ * bytes). Entries are copied as they are, which lets packs be merged without inflating anything.
+ */
+export function encodeEntries(entries: readonly PackEntry[]): EncodedPack {
+  const sorted = [...entries].sort((a, b) => (a.oid < b.oid ? -1 : a.oid > b.oid ? 1 : 0));
   const n = sorted.length;
   const parts: Buffer[] = [];
   const head = Buffer.alloc(12);
@@ -70,13 +95,10 @@ export function encodePack(objects: readonly GitObject[]): EncodedPack {
   parts.push(head);
   let offset = 12;
   const offsets = new Array<number>(n);
-  const crcs = new Array<number>(n);
   for (let i = 0; i < n; i++) {
-    const o = sorted[i]!;
-    const code = TYPE_CODE[o.type];
-    if (code === undefined) throw new GatosError('GATOS_E_INTERNAL', `cannot pack object type ${o.type}`);
-    if (i > 0 && sorted[i - 1]!.oid === o.oid) {
-      throw new GatosError('GATOS_E_INTERNAL', `duplicate object ${o.oid} in one pack`);
+    const e = sorted[i]!;
+    if (i > 0 && sorted[i - 1]!.oid === e.oid) {
+      throw new GatosError('GATOS_E_INTERNAL', `duplicate object ${e.oid} in one pack`);
     }
     if (offset > MAX_SMALL_OFFSET) {
       throw new GatosError(
@@ -87,12 +109,9 @@ export function encodePack(objects: readonly GitObject[]): EncodedPack {
         },
       );
     }
-    const h = entryHeader(code, o.body.length);
-    const z = deflateBody(o.body);
     offsets[i] = offset;
-    crcs[i] = crc32(z, crc32(h));
-    parts.push(h, z);
-    offset += h.length + z.length;
+    parts.push(e.raw);
+    offset += e.raw.length;
   }
   const body = Buffer.concat(parts, offset);
   const packSum = createHash('sha1').update(body).digest();
@@ -113,7 +132,7 @@ export function encodePack(objects: readonly GitObject[]): EncodedPack {
   const offAt = crcAt + n * 4;
   for (let i = 0; i < n; i++) {
     idx.write(sorted[i]!.oid, oidsAt + i * 20, 'hex');
-    idx.writeUInt32BE(crcs[i]!, crcAt + i * 4);
+    idx.writeUInt32BE(sorted[i]!.crc, crcAt + i * 4);
     idx.writeUInt32BE(offsets[i]!, offAt + i * 4);
   }
   const sumAt = offAt + n * 4;
@@ -123,6 +142,41 @@ export function encodePack(objects: readonly GitObject[]): EncodedPack {
     .digest()
     .copy(idx, sumAt + 20);
   return { pack, idx, checksum: packSum.toString('hex') };
+}
+
+/**
+ * The entries of a pack written by {@link encodeEntries} (v2 index, 4-byte offsets, no deltas), sliced out of
+ * the files without inflating. Throws `GATOS_E_OBJECT_CORRUPT` when the files are not such a pair.
+ */
+export function decodeEntries(pack: Buffer, idx: Buffer): PackEntry[] {
+  const bad = (why: string) => new GatosError('GATOS_E_OBJECT_CORRUPT', `unexpected pack layout: ${why}`);
+  if (idx.length < 8 + 1024 + 40 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
+    throw bad('not a v2 index');
+  }
+  const n = idx.readUInt32BE(8 + 255 * 4);
+  const oidsAt = 8 + 1024;
+  const crcAt = oidsAt + n * 20;
+  const offAt = crcAt + n * 4;
+  if (idx.length !== offAt + n * 4 + 40) throw bad('index has 8-byte offsets or a wrong size');
+  if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK' || pack.readUInt32BE(8) !== n) {
+    throw bad('pack header does not match its index');
+  }
+  if (!pack.subarray(pack.length - 20).equals(idx.subarray(offAt + n * 4, offAt + n * 4 + 20))) {
+    throw bad('pack checksum does not match its index');
+  }
+  const byOffset = Array.from({ length: n }, (_, i) => ({
+    oid: idx.toString('hex', oidsAt + i * 20, oidsAt + i * 20 + 20),
+    crc: idx.readUInt32BE(crcAt + i * 4),
+    at: idx.readUInt32BE(offAt + i * 4),
+  })).sort((a, b) => a.at - b.at);
+  const end = pack.length - 20;
+  return byOffset.map((e, i) => {
+    const raw = pack.subarray(e.at, i + 1 < n ? byOffset[i + 1]!.at : end);
+    // A delta entry (types 6, 7) refers to other entries by position and cannot be copied elsewhere.
+    const type = (raw[0]! >> 4) & 7;
+    if (type < 1 || type > 4 || crc32(raw) !== e.crc) throw bad(`entry ${e.oid} is a delta or damaged`);
+    return { oid: e.oid, raw, crc: e.crc };
+  });
 }
 
 /**
@@ -158,17 +212,35 @@ async function writeTemp(path: string, data: Buffer, fsync: boolean): Promise<vo
 }
 
 /** Writes one pack + idx into `<objectsDir>/pack/`, atomically visible; returns where they landed. */
-export async function writePack(
+export function writePack(
   objectsDir: string,
   objects: readonly GitObject[],
   opts: PackWriteOptions,
 ): Promise<WrittenPack> {
-  const { pack, idx, checksum } = encodePack(objects);
+  return writeEncodedPack(objectsDir, encodePack(objects), objects.length, opts);
+}
+
+/** Pack directories already created by this process. */
+const knownDirs = new Set<string>();
+
+/** Writes an encoded pack (of `count` objects) like {@link writePack}. */
+export async function writeEncodedPack(
+  objectsDir: string,
+  encoded: EncodedPack,
+  count: number,
+  opts: PackWriteOptions,
+): Promise<WrittenPack> {
+  const { pack, idx, checksum } = encoded;
   const dir = join(objectsDir, 'pack');
-  await mkdir(dir, { recursive: true });
+  // A writer packing every small batch would otherwise pay a mkdir per batch; a removed directory is recreated
+  // by the retry below.
+  if (!knownDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    knownDirs.add(dir);
+  }
   const packPath = join(dir, `pack-${checksum}.pack`);
   const idxPath = join(dir, `pack-${checksum}.idx`);
-  const result = { packPath, idxPath, checksum, count: objects.length };
+  const result = { packPath, idxPath, checksum, count, bytes: pack.length + idx.length };
   try {
     await stat(idxPath);
     return result; // The same pack was written before: identical bytes, nothing to do.
@@ -179,7 +251,13 @@ export async function writePack(
   const tmpPack = join(dir, `tmp_pack_${sfx}`);
   const tmpIdx = join(dir, `tmp_idx_${sfx}`);
   try {
-    await Promise.all([writeTemp(tmpPack, pack, opts.fsync), writeTemp(tmpIdx, idx, opts.fsync)]);
+    try {
+      await Promise.all([writeTemp(tmpPack, pack, opts.fsync), writeTemp(tmpIdx, idx, opts.fsync)]);
+    } catch (e) {
+      if (errCode(e) !== 'ENOENT') throw e;
+      await mkdir(dir, { recursive: true });
+      await Promise.all([writeTemp(tmpPack, pack, opts.fsync), writeTemp(tmpIdx, idx, opts.fsync)]);
+    }
     await rename(tmpPack, packPath);
     await rename(tmpIdx, idxPath);
   } catch (e) {

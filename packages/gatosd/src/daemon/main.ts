@@ -15,6 +15,9 @@ import { startRefsWatcher, type RefsWatcher } from './refs-watcher.js';
 import { buildServer } from './server.js';
 import { SseHub } from './sse.js';
 
+/** The daemon merges its own packs once this many were written since the last merge. */
+const DAEMON_CONSOLIDATE_AFTER = 16;
+
 /** A running daemon. */
 export interface Daemon {
   readonly url: string;
@@ -36,7 +39,9 @@ export async function startDaemon(
   let objects: ObjectStore | null = null;
   let watcher: RefsWatcher | null = null;
   try {
-    objects = createObjectStore(repo);
+    // One pack per group commit (2 fsyncs, where N loose objects cost 2N plus their directories), merged in
+    // the background so packs do not pile up: measured in bench/README.md "Message bus".
+    objects = createObjectStore(repo, { packThreshold: 1, consolidateAfter: DAEMON_CONSOLIDATE_AFTER });
     const refs: RefStore = createRefStore(repo);
     const repoConfig = await requireRepoConfig(objects, refs);
     const signer = await daemonSigner(config.actor, env, objects, refs);
