@@ -24,6 +24,7 @@ import {
   verifyProofOfFold,
   ZERO_OID,
   type RepoConfig,
+  DEFAULT_CLAIM_SKEW_MS,
 } from '@gatos/core';
 import {
   type GateFoldEngine,
@@ -31,6 +32,7 @@ import {
   openGateFoldEngine,
   refoldPushedCheckpoints,
 } from './gate-refold.js';
+import { checkJobUpdate, isJobPlaneRef, JOB_GATE_RULES, JobRefusal, jobRefRefusal } from './job-gate.js';
 import { openPolicyGate, PolicyRefusal } from './policy-gate.js';
 
 /** One line of pre-receive input: `<old> <new> <ref>`; null stands for the all-zero id (create / delete). */
@@ -57,6 +59,7 @@ export const RULES = {
   'policy-quorum': 'a policy activation without a grant that met the active policy quorum',
   'policy-rollback': 'a policy activation whose version does not exceed the active one',
   'policy-bundle': 'a policy bundle or activation is malformed, or published without activation',
+  ...JOB_GATE_RULES,
 } as const;
 
 /** A rule id. */
@@ -87,7 +90,7 @@ export interface GateDecision {
 }
 
 /** How the gate treats a ref. */
-export type RefKind = 'plain' | 'gatos-other' | 'journal' | 'state' | 'policies' | 'audit' | 'trust';
+export type RefKind = 'plain' | 'gatos-other' | 'journal' | 'state' | 'policies' | 'audit' | 'trust' | 'job';
 
 /** Inputs of {@link decidePush}. */
 export interface GateInput {
@@ -100,6 +103,10 @@ export interface GateInput {
   updates: readonly PushUpdate[];
   /** Starts the fold engine for re-folding (profiles with `gate_refold`); default: EchoLua with the profile's limits. */
   openFoldEngine?: (config: RepoConfig) => Promise<GateFoldEngine>;
+  /** The gate's clock in ms (judges claim lease expiry, `spec/push-gate.md` § 2.5); default: the system clock. */
+  now?: () => number;
+  /** Clock skew allowance for lease expiry; default `DEFAULT_CLAIM_SKEW_MS` (as `claimDecision`). */
+  claimSkewMs?: number;
 }
 
 /** Re-folding context of one push: whether the profile asks for it, and the engine (started on first use). */
@@ -128,6 +135,8 @@ export function parsePushLines(text: string): PushUpdate[] {
 export function refKind(ref: string): RefKind {
   if (!ref.startsWith('refs/gatos/')) return 'plain';
   if (ref === TRUST_KEYS_REF) return 'trust';
+  // Before 'audit': the job audit chains are checked with the rest of the job plane.
+  if (isJobPlaneRef(ref)) return 'job';
   const plane = ref.split('/')[2];
   if (plane === 'journal' || plane === 'state' || plane === 'policies' || plane === 'audit') return plane;
   return 'gatos-other';
@@ -288,7 +297,7 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
       await fn();
     } catch (e) {
       if (e instanceof Refusal) deny(u, e);
-      else if (e instanceof PolicyRefusal) denials.push(e.denial(u));
+      else if (e instanceof PolicyRefusal || e instanceof JobRefusal) denials.push(e.denial(u));
       else {
         const msg = e instanceof Error ? e.message : String(e);
         deny(u, new Refusal('gate-error', msg, isGatosError(e) ? { code: e.code } : {}));
@@ -307,6 +316,10 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
       if (!isOid(u.new)) throw new Refusal('gate-error', `bad object id ${u.new}`);
       if (u.ref === DENY_REF) {
         throw new Refusal('audit-reserved', 'this chain is appended by the push-gate only');
+      }
+      if (kind === 'job') {
+        const r = jobRefRefusal(u);
+        if (r) throw r;
       }
       if (u.old !== null && !(await isAncestor(u.old, u.new))) {
         throw new Refusal('ff-only', `${u.new.slice(0, 12)} does not descend from ${u.old.slice(0, 12)}`);
@@ -357,9 +370,18 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     trust: current,
     deny: (d) => denials.push(d),
   });
+  const jobs = {
+    objects,
+    refs,
+    updates,
+    trust: current,
+    nowMs: (input.now ?? Date.now)(),
+    skewMs: input.claimSkewMs ?? DEFAULT_CLAIM_SKEW_MS,
+  };
   try {
     for (const u of pending) {
-      if (u.kind === 'journal')
+      if (u.kind === 'job') await guarded(u, async () => checkJobUpdate(jobs, u));
+      else if (u.kind === 'journal')
         await guarded(u, async () => {
           await checkJournal(u, objects, await current());
           await policyGate.checkJournal(u);

@@ -18,7 +18,8 @@ const LEDGER = join(import.meta.dirname, '../../git-gatos/test/fixtures/ledger.l
 const ALICE = journalRef('lab', 'user:alice');
 const STATE = stateRef('lab');
 const BUNDLE = 'refs/gatos/policies/bundles/1';
-const AUDIT_JOBS = 'refs/gatos/audit/jobs/x';
+// Job audit chains (refs/gatos/audit/jobs/<job-id>) are checked as job records (job-gate.test.ts); this is a plain audit ref.
+const AUDIT_JOBS = 'refs/gatos/audit/misc/x';
 const OPEN_POLICY = `policy "open" version 1
 rule "journal" allow when ref matches "refs/gatos/journal/**" because "journals are open in this test"
 `;
