@@ -3,7 +3,7 @@
  * Jobs are submitted in-process straight into the shared repository; workers are `git gatos worker run` children.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type JobManifest,
@@ -22,14 +22,16 @@ import { describe, expect, it } from 'vitest';
 import { BIN, BIN_DIR, expectOk, gatos, git, repoWithHome, tmp } from './helpers.js';
 
 const enc = new TextEncoder();
+const GATOSD = join(import.meta.dirname, '../../gatosd/bin/gatosd');
 
 /** A shared bare repository with GATOS initialized and `n` worker clones whose keys are registered there. */
-function cluster(n: number) {
+function cluster(n: number, adminKeys: string[] = []) {
   const shared = tmp('gatos-shared-');
   git(shared, 'init', '-q', '--bare');
   const admin = repoWithHome();
   expectOk(gatos(admin.repo, admin.env, ['init']));
   expectOk(gatos(admin.repo, admin.env, ['key', 'new', '--actor', 'user:admin']));
+  for (const actor of adminKeys) expectOk(gatos(admin.repo, admin.env, ['key', 'new', '--actor', actor]));
   git(admin.repo, 'push', '-q', shared, 'refs/gatos/*:refs/gatos/*');
   const workers = [];
   for (let i = 1; i <= n; i++) {
@@ -375,5 +377,57 @@ writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
     expect(r.status).toBe(6);
     expect(r.json.error?.code ?? r.json.code).toBe('GATOS_E_JOB_VERIFY');
     expect(JSON.stringify(r.json)).toContain('program');
+  }, 180_000);
+
+  it('a worker subscribed to gatosd on the shared repository starts an announced job without waiting to poll', async () => {
+    const { shared, admin, workers } = cluster(1, ['service:gatosd']);
+    const daemon = spawn(process.execPath, [GATOSD, '--repo', shared, '--port', '0'], { env: admin.env });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        let err = '';
+        daemon.stdout!.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')).trim());
+        });
+        daemon.stderr!.on('data', (d) => (err += d));
+        daemon.on('exit', (code) => reject(new Error(`gatosd exited ${code}: ${err}`)));
+      });
+      // A poll interval far longer than the test: only the subscription can make the worker look in time.
+      const w = startWorker(workers[0]!, ['--remote', shared, '--daemon', url, '--poll', '10m', '--max-jobs', '1', '--json']);
+      await new Promise((r) => setTimeout(r, 3000));
+      const program = join(tmp('gatos-prog-'), 'main.mjs');
+      writeFileSync(program, ECHO);
+      const input = join(tmp('gatos-in-'), 'in.txt');
+      writeFileSync(input, 'announced');
+      const t0 = Date.now();
+      const sub = expectOk(
+        gatos(admin.repo, admin.env, [
+          'job',
+          'submit',
+          '--remote',
+          shared,
+          '--program',
+          program,
+          '--input',
+          input,
+          '--actor',
+          'user:admin',
+          '--json',
+        ]),
+      );
+      const id = sub.json.job_id as string;
+      await until(() => /completed/.test(w.live.stderr), 60_000, 'the worker to complete the announced job');
+      console.log(`submit → completed through the gatosd subscription: ${Date.now() - t0} ms`);
+      const exitT0 = Date.now();
+      const out = await w.done;
+      console.log(`worker exit after its last job: ${Date.now() - exitT0} ms`);
+      const report = JSON.parse(out.stdout);
+      expect(report.completed).toBe(1);
+      expect(report.wakeups).toBeGreaterThanOrEqual(1);
+      expect(git(shared, 'rev-parse', '--verify', '-q', jobResultRef(id))).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
   }, 180_000);
 });

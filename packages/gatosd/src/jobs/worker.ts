@@ -95,6 +95,11 @@ export interface WorkerInit {
   signal?: AbortSignal;
   /** Parent of per-job scratch directories (the OS temp dir). */
   workRoot?: string;
+  /**
+   * A live subscription to bus topic `jobs` (e.g. gatosd's SSE stream): calls `onMessage` for each announcement
+   * so the worker looks for work at once instead of at its next poll; runs until `signal` aborts.
+   */
+  subscribe?: (onMessage: () => void, signal: AbortSignal) => Promise<void>;
 }
 
 /** What a worker did. */
@@ -106,6 +111,8 @@ export interface WorkerReport {
   lostRaces: number;
   leaseLost: number;
   refused: number;
+  /** Bus announcements that woke the worker (with `subscribe`). */
+  wakeups: number;
   /** Completed jobs by status. */
   statuses: Record<string, number>;
   jobs: { jobId: string; status: string; ms: number; cached: boolean }[];
@@ -145,6 +152,7 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
     lostRaces: 0,
     leaseLost: 0,
     refused: 0,
+    wakeups: 0,
     statuses: {},
     jobs: [],
   };
@@ -153,17 +161,36 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
   const unrunnable = new Map<string, string>();
   const ulid = createUlidFactory(now, (n) => new Uint8Array(randomBytes(n)));
   let wake: (() => void) | null = null;
+  /** Set by a bus announcement that arrived while the loop was busy, so the next nap is skipped. */
+  let woken = false;
   const nap = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (woken) {
+        woken = false;
+        return resolve();
+      }
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
         wake = null;
+        woken = false;
         resolve();
       }
       wake = done;
       init.signal?.addEventListener('abort', done, { once: true });
     });
+  const subscription = new AbortController();
+  const onOuterAbortSub = () => subscription.abort();
+  init.signal?.addEventListener('abort', onOuterAbortSub, { once: true });
+  const following = init.subscribe
+    ? init
+        .subscribe(() => {
+          report.wakeups++;
+          woken = true;
+          wake?.();
+        }, subscription.signal)
+        .catch((e) => emit({ event: 'error', ...describe(e) }))
+    : Promise.resolve();
 
   /**
    * Completion notices on bus topic `jobs`, queued and published together by one flusher: the job's slot is
@@ -424,6 +451,9 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
   } finally {
     await Promise.allSettled(running.values());
     while (flushing || notices.length) await flush();
+    subscription.abort();
+    init.signal?.removeEventListener('abort', onOuterAbortSub);
+    await following;
   }
   return report;
 }

@@ -68,3 +68,89 @@ export async function daemonRequest<T>(
   }
   throw new GatosError('GATOS_E_INTERNAL', `gatosd answered ${res.status}: ${text.slice(0, 300)}`, { data });
 }
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+/** Follows gatosd's SSE stream, reconnecting (with `Last-Event-ID`) after errors until `signal` aborts. */
+export async function followDaemon(
+  daemon: Daemon,
+  argv: { topic: string; group: string; ack: boolean },
+  signal: AbortSignal,
+  emit: (message: { offset: number } & Record<string, unknown>) => void,
+  onInterrupt: (why: string) => void,
+): Promise<void> {
+  const root = daemon.url;
+  const topic = encodeURIComponent(argv.topic);
+  const auth = daemon.headers;
+  let lastId: string | null = null;
+  let retryMs = 1000;
+  while (!signal.aborted) {
+    try {
+      const headers: Record<string, string> = { accept: 'text/event-stream', ...auth };
+      if (lastId !== null) headers['last-event-id'] = lastId;
+      const res = await fetch(`${root}/v1/topics/${topic}/stream?group=${encodeURIComponent(argv.group)}`, {
+        headers,
+        signal,
+      });
+      if (!res.ok || !res.body) {
+        const text = await res.text().catch(() => '');
+        const err = new GatosError('GATOS_E_USAGE', `gatosd answered ${res.status}: ${text.slice(0, 300)}`);
+        // Client errors do not heal by retrying.
+        if (res.status >= 400 && res.status < 500) throw err;
+        throw Object.assign(err, { retry: true });
+      }
+      const decoder = new TextDecoder();
+      let buf = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n');
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let id: string | null = null;
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const c = line.indexOf(':');
+            const field = c < 0 ? line : line.slice(0, c);
+            const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
+            if (field === 'id') id = value;
+            else if (field === 'event') event = value;
+            else if (field === 'data') data.push(value);
+            else if (field === 'retry' && /^\d+$/.test(value)) retryMs = Number(value);
+          }
+          if (event !== 'message' || data.length === 0) continue;
+          const m = JSON.parse(data.join('\n')) as { offset: number } & Record<string, unknown>;
+          emit(m);
+          if (id !== null) lastId = id;
+          if (argv.ack) {
+            const r = await fetch(`${root}/v1/topics/${topic}/ack`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...auth },
+              body: JSON.stringify({ group: argv.group, offset: m.offset }),
+              signal,
+            });
+            if (!r.ok) throw new GatosError('GATOS_E_USAGE', `ack answered ${r.status}: ${await r.text()}`);
+          }
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      if (e instanceof GatosError && !(e as GatosError & { retry?: boolean }).retry) throw e;
+      onInterrupt((e as Error).message);
+    }
+    await abortableSleep(retryMs, signal);
+  }
+}

@@ -4,13 +4,13 @@
  * reconnect), else by polling the repository every 200 ms. `--ack` acknowledges each message after printing it.
  * Runs until SIGINT/SIGTERM, then exits 0.
  */
-import { ack, type BusMessage, createTopicIndex, GatosError, readGroup, readMessages } from '@gatos/core';
+import { ack, type BusMessage, createTopicIndex, readGroup, readMessages } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
 import { toJsonValue } from '../input.js';
 import { busNow } from './bus-common.js';
-import { type Daemon, resolveDaemon } from './bus-daemon.js';
+import { followDaemon, resolveDaemon } from './bus-daemon.js';
 
 interface SubscribeArgs {
   topic: string;
@@ -94,78 +94,6 @@ async function followRepo(
   });
 }
 
-/** Follows gatosd's SSE stream, reconnecting (with `Last-Event-ID`) after errors until `signal` aborts. */
-async function followDaemon(
-  daemon: Daemon,
-  argv: SubscribeArgs,
-  io: CliIo,
-  signal: AbortSignal,
-  emit: (l: Line) => void,
-): Promise<void> {
-  const root = daemon.url;
-  const topic = encodeURIComponent(argv.topic);
-  const auth = daemon.headers;
-  let lastId: string | null = null;
-  let retryMs = 1000;
-  while (!signal.aborted) {
-    try {
-      const headers: Record<string, string> = { accept: 'text/event-stream', ...auth };
-      if (lastId !== null) headers['last-event-id'] = lastId;
-      const res = await fetch(`${root}/v1/topics/${topic}/stream?group=${encodeURIComponent(argv.group)}`, {
-        headers,
-        signal,
-      });
-      if (!res.ok || !res.body) {
-        const text = await res.text().catch(() => '');
-        const err = new GatosError('GATOS_E_USAGE', `gatosd answered ${res.status}: ${text.slice(0, 300)}`);
-        // Client errors do not heal by retrying.
-        if (res.status >= 400 && res.status < 500) throw err;
-        throw Object.assign(err, { retry: true });
-      }
-      const decoder = new TextDecoder();
-      let buf = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n');
-        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let id: string | null = null;
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const c = line.indexOf(':');
-            const field = c < 0 ? line : line.slice(0, c);
-            const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-            if (field === 'id') id = value;
-            else if (field === 'event') event = value;
-            else if (field === 'data') data.push(value);
-            else if (field === 'retry' && /^\d+$/.test(value)) retryMs = Number(value);
-          }
-          if (event !== 'message' || data.length === 0) continue;
-          const m = JSON.parse(data.join('\n')) as Line;
-          emit(m);
-          if (id !== null) lastId = id;
-          if (argv.ack) {
-            const r = await fetch(`${root}/v1/topics/${topic}/ack`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', ...auth },
-              body: JSON.stringify({ group: argv.group, offset: m.offset }),
-              signal,
-            });
-            if (!r.ok) throw new GatosError('GATOS_E_USAGE', `ack answered ${r.status}: ${await r.text()}`);
-          }
-        }
-      }
-    } catch (e) {
-      if (signal.aborted) return;
-      if (e instanceof GatosError && !(e as GatosError & { retry?: boolean }).retry) throw e;
-      io.stderr(`git-gatos: stream interrupted (${(e as Error).message}); reconnecting\n`);
-    }
-    await sleep(retryMs, signal);
-  }
-}
-
 const mod: CommandModule<SubscribeArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     y
@@ -205,8 +133,15 @@ const mod: CommandModule<SubscribeArgs> = {
     };
     const daemon = resolveDaemon(argv.daemon, io);
     try {
-      if (daemon) await followDaemon(daemon, argv, io, controller.signal, emit);
-      else await followRepo(argv, io, controller.signal, emit);
+      if (daemon) {
+        await followDaemon(
+          daemon,
+          { topic: argv.topic, group: argv.group, ack: argv.ack },
+          controller.signal,
+          (m) => emit(m as unknown as Line),
+          (why) => io.stderr(`git-gatos: stream interrupted (${why}); reconnecting\n`),
+        );
+      } else await followRepo(argv, io, controller.signal, emit);
     } finally {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);

@@ -1,9 +1,10 @@
 /** `git gatos worker run`: claim and run jobs from a shared repository (or this one) until stopped or idle. */
-import { GatosError } from '@gatos/core';
+import { GatosError, JOBS_TOPIC } from '@gatos/core';
 import { fetchJobs, runWorker, type WorkerEvent } from '@gatos/gatosd';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
+import { followDaemon, resolveDaemon } from './bus-daemon.js';
 import { formatDuration, jobActor, parseDuration } from './job-common.js';
 
 interface WorkerArgs {
@@ -16,6 +17,7 @@ interface WorkerArgs {
   'max-jobs'?: number;
   actor?: string;
   notify: boolean;
+  daemon?: string;
 }
 
 function line(e: WorkerEvent): string {
@@ -75,6 +77,12 @@ const mod: CommandModule<WorkerArgs> = {
         default: true,
         describe: 'Publish a job.completed message on bus topic `jobs` after each result',
       })
+      .option('daemon', {
+        type: 'string',
+        describe:
+          'gatosd serving the shared repository (default: $GATOSD_URL; token: $GATOSD_TOKEN): follow its live ' +
+          'stream of bus topic `jobs` and look for work as soon as a job is announced, instead of at the next poll',
+      })
       .example('git gatos worker run --remote ../shared.git --concurrency 2', 'Serve jobs until stopped')
       .example(
         'git gatos worker run --remote ../shared.git --until-idle --json',
@@ -96,6 +104,17 @@ const mod: CommandModule<WorkerArgs> = {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const print = argv.json ? io.stderr : io.stdout;
+      const daemon = resolveDaemon(argv.daemon, io);
+      const subscribe = daemon
+        ? (onMessage: () => void, signal: AbortSignal) =>
+            followDaemon(
+              daemon,
+              { topic: JOBS_TOPIC, group: 'workers', ack: false },
+              signal,
+              onMessage,
+              (why) => print(`job stream interrupted (${why}); reconnecting\n`),
+            )
+        : undefined;
       try {
         const report = await runWorker({
           repo: ctx.repo,
@@ -112,6 +131,7 @@ const mod: CommandModule<WorkerArgs> = {
           ...(argv['max-jobs'] === undefined ? {} : { maxJobs: argv['max-jobs'] }),
           onEvent: (e) => print(`${line(e)}\n`),
           signal: stop.signal,
+          ...(subscribe ? { subscribe } : {}),
         });
         const summary = Object.entries(report.statuses)
           .map(([s, n]) => `${n} ${s}`)
