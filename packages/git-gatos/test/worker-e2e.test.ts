@@ -394,7 +394,17 @@ writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
         daemon.on('exit', (code) => reject(new Error(`gatosd exited ${code}: ${err}`)));
       });
       // A poll interval far longer than the test: only the subscription can make the worker look in time.
-      const w = startWorker(workers[0]!, ['--remote', shared, '--daemon', url, '--poll', '10m', '--max-jobs', '1', '--json']);
+      const w = startWorker(workers[0]!, [
+        '--remote',
+        shared,
+        '--daemon',
+        url,
+        '--poll',
+        '10m',
+        '--max-jobs',
+        '1',
+        '--json',
+      ]);
       await new Promise((r) => setTimeout(r, 3000));
       const program = join(tmp('gatos-prog-'), 'main.mjs');
       writeFileSync(program, ECHO);
