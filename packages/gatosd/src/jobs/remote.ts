@@ -7,18 +7,20 @@ import { spawn } from 'node:child_process';
 import { GatosError, isOid, type Oid } from '@gatos/core';
 import { checkRefName, type Repository } from '@gatos/git';
 
-/** The refs a worker mirrors (forced, pruned): `[source, destination]` fetch refspecs. */
+/**
+ * The refs a worker mirrors (forced, pruned): `[source, destination]` fetch refspecs. Bus summaries are taken for
+ * every topic (one ref each, so few): an exact refspec for topic `jobs` alone would make git fail the whole fetch
+ * while that topic has no summary yet, which is the usual case.
+ */
 export const JOB_FETCH_REFSPECS: readonly string[] = [
   '+refs/gatos/jobs/*:refs/gatos/jobs/*',
   '+refs/gatos/audit/jobs/*:refs/gatos/audit/jobs/*',
   '+refs/gatos/mbus/jobs/*:refs/gatos/mbus/jobs/*',
+  '+refs/gatos/mbus-summary/*:refs/gatos/mbus-summary/*',
   '+refs/gatos/trust/*:refs/gatos/trust/*',
 ];
 
-/**
- * The bus summary of topic `jobs`: an exact ref, because a glob `jobs*` would also take topics `jobs-x`, and
- * an exact refspec makes git fail when the ref is absent (handled in {@link fetchJobs}).
- */
+/** The bus summary of topic `jobs`. */
 export const JOB_SUMMARY_REF = 'refs/gatos/mbus-summary/jobs';
 
 /** One leased update: move `ref` to `next` only if the remote still has `expect` (null: only if absent). */
@@ -97,18 +99,16 @@ function remoteError(
  * authority) and pruned (refs deleted there disappear here), in one atomic local ref transaction.
  */
 export async function fetchJobs(repo: Repository, remote: string): Promise<void> {
-  const base = ['fetch', '--atomic', '--prune', '--no-tags', '--no-write-fetch-head', '--quiet', remote];
-  const summary = `+${JOB_SUMMARY_REF}:${JOB_SUMMARY_REF}`;
-  let r = await git(repo, [...base, ...JOB_FETCH_REFSPECS, summary]);
-  if (r.code !== 0 && r.stderr.includes(`couldn't find remote ref ${JOB_SUMMARY_REF}`)) {
-    // No summary there (the topic never rotated): fetch the rest, and prune the summary by hand (git prunes
-    // only what glob refspecs cover).
-    r = await git(repo, [...base, ...JOB_FETCH_REFSPECS]);
-    if (r.code === 0) {
-      const d = await git(repo, ['update-ref', '-d', JOB_SUMMARY_REF]);
-      if (d.code !== 0) throw remoteError('pruning the bus summary after fetching from', remote, d);
-    }
-  }
+  const r = await git(repo, [
+    'fetch',
+    '--atomic',
+    '--prune',
+    '--no-tags',
+    '--no-write-fetch-head',
+    '--quiet',
+    remote,
+    ...JOB_FETCH_REFSPECS,
+  ]);
   if (r.code !== 0) throw remoteError('fetch from', remote, r);
 }
 
