@@ -144,7 +144,18 @@ if (FULL) {
 
 // Over HTTP.
 const repo = setupRepo();
-const daemon = spawn(process.execPath, [GATOSD, '--repo', repo, '--port', '0'], { env });
+const daemon = spawn(
+  process.execPath,
+  [
+    ...(process.env.DAEMON_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.DAEMON_PROF] : []),
+    GATOSD,
+    '--repo',
+    repo,
+    '--port',
+    '0',
+  ],
+  { env },
+);
 const url = await new Promise((resolve, reject) => {
   let out = '';
   daemon.stdout.on('data', (d) => {
