@@ -223,14 +223,6 @@ COMMANDS.push(
 );
 
 COMMANDS.push({
-  words: ['worker', 'run'],
-  usage: 'run',
-  describe: 'Claim, run and prove jobs from a shared repository (leased claims, heartbeats, signed results)',
-  load: () => import('./commands/worker-run.js'),
-});
-GROUPS.worker = 'Run jobs: git gatos worker run --remote <shared repo> [--concurrency N] [--until-idle]';
-
-COMMANDS.push({
   words: ['bus', 'subscribe'],
   usage: 'subscribe',
   describe: 'Follow a topic live from a consumer group (gatosd SSE, or polling the repository)',
@@ -282,3 +274,11 @@ COMMANDS.push(
     load: () => import('./commands/job-verify.js'),
   },
 );
+
+COMMANDS.push({
+  words: ['worker', 'run'],
+  usage: 'run',
+  describe: 'Claim, run and prove jobs from a shared repository (leased claims, heartbeats, signed results)',
+  load: () => import('./commands/worker-run.js'),
+});
+GROUPS.worker = 'Run jobs: git gatos worker run --remote <shared repo> [--concurrency N] [--until-idle]';
