@@ -2,7 +2,7 @@
  * `git gatos job list`: every job with a manifest ref, its state at this instant (pending, claimed, expired,
  * released, done), who holds it, the claim epoch, the lease left and, when done, the result status.
  */
-import { type JobState, listJobs, readResultCommit } from '@gatos/core';
+import { type JobState, listJobs, readResultCommit, readTrust } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { REMOTE_OPTION, formatDuration, jobNowMs, table, withJobStores } from './job-common.js';
@@ -25,6 +25,9 @@ const mod: CommandModule<ListArgs> = {
     withJobStores(io, argv.remote, async ({ stores }) => {
       const nowMs = jobNowMs(io);
       const all = await listJobs(stores, { nowMs });
+      // People know workers by actor; the key id stays in --json.
+      const trust = await readTrust(stores.objects, stores.refs);
+      const actorOf = (keyId: string) => trust.byId.get(keyId)?.actor ?? keyId;
       const jobs = [];
       for (const j of all) {
         if (argv.state && j.state !== argv.state) continue;
@@ -35,6 +38,7 @@ const mod: CommandModule<ListArgs> = {
           state: j.state,
           manifest: j.manifest,
           worker: c?.worker ?? null,
+          worker_actor: c ? actorOf(c.worker) : null,
           epoch: c?.epoch ?? null,
           seq: c?.seq ?? null,
           expires_at_ms: c?.state === 'claimed' ? c.expires_at_ms : null,
@@ -48,7 +52,7 @@ const mod: CommandModule<ListArgs> = {
         rows.push([
           j.job_id,
           j.state,
-          j.worker ?? '-',
+          j.worker_actor ?? '-',
           j.epoch === null ? '-' : String(j.epoch),
           j.lease_left_ms === null ? '-' : formatDuration(j.lease_left_ms),
           j.status ?? '-',
