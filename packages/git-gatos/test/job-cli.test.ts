@@ -108,10 +108,15 @@ describe('git gatos job (local)', () => {
     expect(c).toMatchObject({ ok: true, epoch: 0, reclaimed: false, actor: 'user:alice', lease_ms: 300_000 });
     list = expectOk(gatos(repo, env, ['job', 'list', '--state', 'claimed', '--json'])).json;
     expect(list.jobs).toHaveLength(1);
-    expect(list.jobs[0]).toMatchObject({ state: 'claimed', worker: c.worker, epoch: 0 });
+    expect(list.jobs[0]).toMatchObject({
+      state: 'claimed',
+      worker: c.worker,
+      worker_actor: 'user:alice',
+      epoch: 0,
+    });
     expect(list.jobs[0].lease_left_ms).toBeGreaterThan(250_000);
     expect(expectOk(gatos(repo, env, ['job', 'list', '--state', 'pending', '--json'])).json.jobs).toEqual([]);
-    expect(expectOk(gatos(repo, env, ['job', 'list'])).stdout).toMatch(/claimed\s+ed25519:[0-9a-f]{32}\s+0/);
+    expect(expectOk(gatos(repo, env, ['job', 'list'])).stdout).toMatch(/claimed\s+user:alice\s+0/);
 
     const show = expectOk(gatos(repo, env, ['job', 'show', s.job_id, '--json'])).json;
     expect(show.manifest).toMatchObject({
