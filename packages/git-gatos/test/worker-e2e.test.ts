@@ -440,4 +440,34 @@ writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
       daemon.kill('SIGTERM');
     }
   }, 180_000);
+
+  it('two workers complete jobs through a shared repository guarded by the push-gate, with no refusal', async () => {
+    const { shared, admin, workers } = cluster(2);
+    expect(expectOk(gatos(admin.repo, admin.env, ['hook', 'install', shared, '--json'])).json.action).toBe(
+      'installed',
+    );
+    const ids = await submit(
+      shared,
+      Array.from({ length: 6 }, (_, i) => ({ program: ECHO, input: `gated ${i}` })),
+    );
+    const outs = await Promise.all(
+      workers.map(
+        (w) => startWorker(w, ['--remote', shared, '--until-idle', '--json', '--poll', '100ms']).done,
+      ),
+    );
+    const reports = outs.map((o) => {
+      expect(o.status, o.stderr).toBe(0);
+      return JSON.parse(o.stdout);
+    });
+    expect(reports.reduce((n, r) => n + r.completed, 0)).toBe(ids.length);
+    // Every claim, heartbeat, completion and notice passed the gate: no DENY was recorded.
+    expect(git(shared, 'for-each-ref', 'refs/gatos/audit/policy/deny')).toBe('');
+    const s = await sharedStores(shared);
+    try {
+      const trust = await readTrust(s.objects, s.refs);
+      for (const id of ids) expect((await verifyJob(s, id, trust)).problems).toEqual([]);
+    } finally {
+      await s.objects.close();
+    }
+  }, 300_000);
 });
