@@ -470,4 +470,22 @@ writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
       await s.objects.close();
     }
   }, 300_000);
+
+  it('a completion interrupted after its commit point (done claim, no result ref) is finished by the next worker', async () => {
+    const { workers } = cluster(1);
+    const w = workers[0]!;
+    const [id] = await submit(w.repo, [{ program: ECHO, input: 'crash' }]);
+    expect((await startWorker(w, ['--until-idle', '--json', '--poll', '100ms']).done).status).toBe(0);
+    const result = git(w.repo, 'rev-parse', jobResultRef(id!));
+    // The state a crash right after the claim's compare-and-swap leaves behind.
+    git(w.repo, 'update-ref', '-d', jobResultRef(id!));
+    git(w.repo, 'update-ref', '-d', `refs/gatos/audit/jobs/${id}`);
+    expect(gatos(w.repo, w.env, ['job', 'verify', id!]).status).not.toBe(0);
+    const out = await startWorker(w, ['--until-idle', '--json', '--poll', '100ms']).done;
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/repaired/);
+    expect(JSON.parse(out.stdout).claimed).toBe(0);
+    expect(git(w.repo, 'rev-parse', jobResultRef(id!))).toBe(result);
+    expectOk(gatos(w.repo, w.env, ['job', 'verify', id!]));
+  }, 180_000);
 });

@@ -37,6 +37,7 @@ import {
   readResultCommit,
   readTrust,
   releaseJob,
+  repairJob,
   verifyJob,
 } from '@gatos/core';
 import type { Repository } from '@gatos/git';
@@ -59,6 +60,7 @@ export type WorkerEvent =
       cached: boolean;
     }
   | { event: 'lease-lost'; jobId: string }
+  | { event: 'repaired'; jobId: string; status: string }
   | { event: 'refused'; jobId: string; code: string; message: string }
   | { event: 'skipped'; jobId: string; code: string; message: string }
   | { event: 'error'; jobId?: string; code: string; message: string };
@@ -159,6 +161,8 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
   const running = new Map<string, Promise<void>>();
   /** Jobs this worker will not run (runtime differs, manifest unreadable): never claimed by it. */
   const unrunnable = new Map<string, string>();
+  /** Jobs whose interrupted completion this worker already tried to repair (once per run). */
+  const repairTried = new Set<string>();
   const ulid = createUlidFactory(now, (n) => new Uint8Array(randomBytes(n)));
   let wake: (() => void) | null = null;
   /** Set by a bus announcement that arrived while the loop was busy, so the next nap is skipped. */
@@ -427,6 +431,18 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
         }
       }
       const jobs = await listJobs(stores, { nowMs: now(), skewMs });
+      // A completion interrupted after its commit point (a done claim, no result ref yet): anyone finishes it,
+      // from the done record alone, so no crash leaves a job without its result.
+      for (const j of jobs) {
+        if (j.claim?.state !== 'done' || j.result !== null || repairTried.has(j.jobId)) continue;
+        repairTried.add(j.jobId);
+        try {
+          const r = await repairJob(stores, j.jobId);
+          if (r) emit({ event: 'repaired', jobId: j.jobId, status: r.result.status });
+        } catch (e) {
+          emit({ event: 'error', jobId: j.jobId, ...describe(e) });
+        }
+      }
       const open = jobs.filter(
         (j) => j.state !== 'done' && !unrunnable.has(j.jobId) && !running.has(j.jobId),
       );

@@ -29,6 +29,8 @@ function line(e: WorkerEvent): string {
       return `completed ${id} ${e.status}${e.exitCode === null ? '' : ` exit ${e.exitCode}`} in ${formatDuration(e.ms)}${e.cached ? ' (cached)' : ''}`;
     case 'lost-race':
       return `lost race ${id} (another worker claimed it first)`;
+    case 'repaired':
+      return `repaired  ${id}: finished an interrupted completion (${e.status})`;
     case 'lease-lost':
       return `lease lost ${id}: another worker took the job over; run abandoned`;
     case 'refused':
