@@ -227,6 +227,11 @@ describe('completion', () => {
     expect(listed.map((j) => j.jobId)).toEqual([jobId, second.jobId].sort());
     expect(listed.find((j) => j.jobId === jobId)!.state).toBe('done');
     expect(listed.find((j) => j.jobId === second.jobId)!.state).toBe('pending');
+    expect(listed.find((j) => j.jobId === jobId)!.claim?.state).toBe('done');
+    // Skipping the claim reads of done jobs changes nothing but the claim field of those jobs.
+    const lean = await listJobs(s, { nowMs: T0 + 2000, skipDoneClaims: true });
+    expect(lean.map((j) => [j.jobId, j.state])).toEqual(listed.map((j) => [j.jobId, j.state]));
+    expect(lean.find((j) => j.jobId === jobId)!.claim).toBeNull();
     expect((await s.refs.list('refs/gatos/jobs/')).some((r) => r.ref === JOB_CACHE_REF)).toBe(true);
     git(s.dir, 'fsck', '--strict', '--no-dangling');
   });

@@ -430,7 +430,8 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
           continue;
         }
       }
-      const jobs = await listJobs(stores, { nowMs: now(), skewMs });
+      // Done jobs are most of a long queue: their claim chains are not read on every loop.
+      const jobs = await listJobs(stores, { nowMs: now(), skewMs, skipDoneClaims: true });
       // A completion interrupted after its commit point (a done claim, no result ref yet): anyone finishes it,
       // from the done record alone, so no crash leaves a job without its result.
       for (const j of jobs) {
