@@ -3,58 +3,11 @@
  * few packs, not one loose write each), every one is answered 201, and open streams get each message once, in
  * offset order, whether from memory (caught up) or from the repository (behind).
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-
-const GATOSD = join(import.meta.dirname, '../bin/gatosd');
-const CLI_DIR = join(import.meta.dirname, '../../git-gatos/bin');
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
-
-function setup(): { repo: string; env: NodeJS.ProcessEnv } {
-  const repo = tmp('gatosd-lat-repo-');
-  execFileSync('git', ['init', '-q'], { cwd: repo });
-  const env: NodeJS.ProcessEnv = { ...process.env, GATOS_HOME: tmp('gatosd-lat-home-'), GATOS_ACTOR: '' };
-  for (const k of Object.keys(env)) if (k.startsWith('GATOSD_')) delete env[k];
-  for (const args of [['init'], ['key', 'new', '--actor', 'service:gatosd']]) {
-    const r = spawnSync('git', ['gatos', ...args], {
-      cwd: repo,
-      env: { ...env, PATH: `${CLI_DIR}:${env.PATH ?? ''}` },
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(r.stderr);
-  }
-  return { repo, env };
-}
-
-async function startDaemon(repo: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [GATOSD, '--repo', repo, '--port', '0'], { env });
-  children.push(child);
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
-    });
-    exited.then((c) => reject(new Error(`gatosd exited ${c}`)));
-  });
-  return { url, child, exited };
-}
+import { describe, expect, it } from 'vitest';
+import { busRepo, startDaemon } from './bus-cli-helpers.js';
 
 /** Collects `{id, data}` of an SSE stream. */
 function sse(url: string) {
@@ -95,7 +48,7 @@ function objectFiles(repo: string): { loose: number; packs: number } {
 
 describe('gatosd group commit', () => {
   it('writes concurrent single publishes together and streams each once, in order', async () => {
-    const { repo, env } = setup();
+    const { repo, env } = busRepo();
     const d = await startDaemon(repo, env);
     const live = sse(`${d.url}/v1/topics/lat/stream?after=-1`);
     await new Promise((r) => setTimeout(r, 200));
@@ -132,7 +85,6 @@ describe('gatosd group commit', () => {
     expect((await live.until(n + 20)).map((e) => e.id)).toEqual(Array.from({ length: n + 20 }, (_, i) => i));
     live.close();
     late.close();
-    d.child.kill('SIGTERM');
-    expect(await d.exited).toBe(0);
+    expect(await d.stop()).toBe(0);
   });
 });
