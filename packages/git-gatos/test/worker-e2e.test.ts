@@ -134,6 +134,9 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
+/** A second worker that drains the queue, taking over expired 2 s leases after a 200 ms skew margin. */
+const TAKEOVER = ['--until-idle', '--json', '--lease', '2s', '--skew', '200ms', '--poll', '100ms'];
+
 const ECHO = `import { readFileSync, writeFileSync } from 'node:fs';
 const text = readFileSync(process.env.GATOS_JOB_INPUTS + '/in.txt', 'utf8');
 writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', text.toUpperCase());
@@ -208,18 +211,7 @@ writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
     try {
       process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL');
     } catch {}
-    const b = startWorker(workers[1]!, [
-      '--remote',
-      shared,
-      '--until-idle',
-      '--json',
-      '--lease',
-      '2s',
-      '--skew',
-      '200ms',
-      '--poll',
-      '100ms',
-    ]);
+    const b = startWorker(workers[1]!, ['--remote', shared, ...TAKEOVER]);
     const out = await b.done;
     expect(out.status, out.stderr).toBe(0);
     const report = JSON.parse(out.stdout);
@@ -252,18 +244,7 @@ writeFileSync(process.env.GATOS_JOB_OUTPUTS + '/out.txt', 'finished');
     await until(() => existsSync(marker), 60_000, 'worker A to start the job');
     // Freeze A (no heartbeats) while its program finishes on its own; B takes over after the lease expires.
     a.child.kill('SIGSTOP');
-    const b = startWorker(workers[1]!, [
-      '--remote',
-      shared,
-      '--until-idle',
-      '--json',
-      '--lease',
-      '2s',
-      '--skew',
-      '200ms',
-      '--poll',
-      '100ms',
-    ]);
+    const b = startWorker(workers[1]!, ['--remote', shared, ...TAKEOVER]);
     const outB = await b.done;
     expect(outB.status, outB.stderr).toBe(0);
     expect(JSON.parse(outB.stdout).completed).toBe(1);
