@@ -72,6 +72,38 @@ export interface PublishResult {
   sealed: { segment: string; summary: Oid }[];
   /** Compare-and-swaps that succeeded (one per segment touched). */
   swaps: number;
+  /** What each successful swap appended, for {@link applyAppend} on another index of the topic. */
+  appends: SegmentAppend[];
+}
+
+/** Messages appended to a segment by one compare-and-swap from `expect` (null: the segment was created). */
+export interface SegmentAppend {
+  topic: string;
+  name: string;
+  ref: string;
+  expect: Oid | null;
+  head: Oid;
+  messages: MessageMeta[];
+}
+
+/**
+ * Records an append in `index`: extends the cached segment when it was cached at `expect`, forgets it when the
+ * cache is elsewhere (the next {@link loadTopic} reads it again). The cached message list is copied, never grown in
+ * place: earlier snapshots of the topic keep their length.
+ */
+export function applyAppend(index: TopicIndex, a: SegmentAppend): void {
+  const prev = index.segments.get(a.ref);
+  if (!a.expect) {
+    index.segments.set(a.ref, {
+      topic: a.topic,
+      name: a.name,
+      ref: a.ref,
+      head: a.head,
+      messages: a.messages,
+    });
+  } else if (prev?.head === a.expect) {
+    index.segments.set(a.ref, { ...prev, head: a.head, messages: [...prev.messages, ...a.messages] });
+  } else index.segments.delete(a.ref);
 }
 
 interface Prepared {
@@ -195,7 +227,7 @@ export async function publish(
     const cid = eventCid(bytes);
     return { envelope, bytes, cid, cidString: cid.toString(), hash: contentHash(envelope) };
   });
-  const result: PublishResult = { topic, published: [], duplicates: [], sealed: [], swaps: 0 };
+  const result: PublishResult = { topic, published: [], duplicates: [], sealed: [], swaps: 0, appends: [] };
   let failures = 0;
   while (pending.length > 0) {
     const state = await loadTopic(opts, topic, topicIndex);
@@ -316,11 +348,9 @@ export async function publish(
       result.swaps++;
       result.published.push(...out);
       pending = pending.slice(taken);
-      const prev = topicIndex.segments.get(ref);
-      if (!expect) topicIndex.segments.set(ref, { topic, name, ref, head: parent!, messages: metas });
-      else if (prev?.head === expect) {
-        topicIndex.segments.set(ref, { ...prev, head: parent!, messages: [...prev.messages, ...metas] });
-      } else topicIndex.segments.delete(ref);
+      const append: SegmentAppend = { topic, name, ref, expect, head: parent!, messages: metas };
+      result.appends.push(append);
+      applyAppend(topicIndex, append);
       continue;
     }
     if (++failures >= retry.attempts) throw conflict(ref, retry.attempts);

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  applyAppend,
   type BusStores,
   createEnvelope,
   createTopicIndex,
@@ -15,6 +16,7 @@ import {
   envelopeTimestamp,
   NO_POLICY_ROOT,
   type PublishedMessage,
+  type PublishResult,
   publish,
   type TopicIndex,
 } from '@gatos/core';
@@ -59,6 +61,12 @@ export class BusService {
     readonly signer: EventSigner,
     readonly maxEnvelopeBytes: number,
     private readonly onPublished: (topic: string, r: RequestResult) => void,
+    /** Writes one group elsewhere (the daemon's writer thread); by default core `publish` on this thread. */
+    private readonly writeGroup?: (
+      topic: string,
+      envelopes: EventEnvelope[],
+      now: Date,
+    ) => Promise<PublishResult>,
   ) {}
 
   /** The shared index of `topic`. */
@@ -132,11 +140,15 @@ export class BusService {
   }
 
   async #write(topic: string, group: Pending[]): Promise<void> {
-    let result: Awaited<ReturnType<typeof publish>>;
+    let result: PublishResult;
     try {
-      result = await publish(
-        group.flatMap((g) => g.envelopes),
-        {
+      const envelopes = group.flatMap((g) => g.envelopes);
+      if (this.writeGroup) {
+        result = await this.writeGroup(topic, envelopes, new Date());
+        // Readers and streams on this thread then find the new messages without reading them back.
+        for (const a of result.appends) applyAppend(this.index(topic), a);
+      } else
+        result = await publish(envelopes, {
           ...this.stores,
           topic,
           signer: this.signer,
@@ -144,8 +156,7 @@ export class BusService {
           maxEnvelopeBytes: this.maxEnvelopeBytes,
           index: this.index(topic),
           retry: { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random },
-        },
-      );
+        });
     } catch (e) {
       if (group.length === 1) group[0]!.reject(e);
       // One request's failure must not fail the others: write them one by one.

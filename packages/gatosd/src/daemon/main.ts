@@ -12,6 +12,7 @@ import { daemonSigner } from './identity.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { DaemonMetrics } from './metrics.js';
 import { startRefsWatcher, type RefsWatcher } from './refs-watcher.js';
+import { startWriter } from './writer-client.js';
 import { buildServer } from './server.js';
 import { SseHub } from './sse.js';
 
@@ -37,22 +38,43 @@ export async function startDaemon(
   const lock: DaemonLock = acquireLock(repo.commonDir);
   if (lock.tookOver) log(`took over a stale lock at ${lock.path}`);
   let objects: ObjectStore | null = null;
+  let closeStores: () => Promise<void> = async () => {};
   let watcher: RefsWatcher | null = null;
   try {
-    // One pack per group commit (2 fsyncs, where N loose objects cost 2N plus their directories), merged in
-    // the background so packs do not pile up: measured in bench/README.md "Message bus".
-    objects = createObjectStore(repo, { packThreshold: 1, consolidateAfter: DAEMON_CONSOLIDATE_AFTER });
-    const refs: RefStore = createRefStore(repo);
-    const repoConfig = await requireRepoConfig(objects, refs);
-    const signer = await daemonSigner(config.actor, env, objects, refs);
+    const reader = createObjectStore(repo);
+    closeStores = () => reader.close();
+    const repoConfig = await requireRepoConfig(reader, createRefStore(repo));
+    const signer = await daemonSigner(config.actor, env, reader, createRefStore(repo));
+    // Group commits and ref writes run on a writer thread (`writer-thread.ts`): their file steps and signing no
+    // longer queue behind HTTP work on this loop, nor delay it. One pack per group commit (2 fsyncs, where N
+    // loose objects cost 2N plus their directories), merged in the background so packs do not pile up: measured
+    // in bench/README.md "Message bus".
+    const writer = await startWriter({
+      repo: config.repo,
+      env,
+      packThreshold: 1,
+      consolidateAfter: DAEMON_CONSOLIDATE_AFTER,
+      actor: signer.actor,
+      maxEnvelopeBytes: repoConfig.max_envelope_bytes,
+      reader,
+    });
+    objects = writer.objects;
+    closeStores = () => writer.close();
+    const refs: RefStore = writer.refs;
     const metrics = new DaemonMetrics();
     let draining = false;
     let hub: SseHub | null = null;
-    const bus = new BusService({ objects, refs }, signer, repoConfig.max_envelope_bytes, (topic, r) => {
-      metrics.add(metrics.published, topic, r.published.length);
-      metrics.add(metrics.duplicates, topic, r.duplicates.length);
-      if (r.published.length) hub?.notify(topic);
-    });
+    const bus = new BusService(
+      { objects, refs },
+      signer,
+      repoConfig.max_envelope_bytes,
+      (topic, r) => {
+        metrics.add(metrics.published, topic, r.published.length);
+        metrics.add(metrics.duplicates, topic, r.duplicates.length);
+        if (r.published.length) hub?.notify(topic);
+      },
+      writer.publish,
+    );
     hub = new SseHub({ objects, refs }, (t) => bus.index(t), metrics, log);
     const h = hub;
     const app = buildServer({
@@ -78,7 +100,6 @@ export async function startDaemon(
       (e) => log(`refs watcher: ${(e as Error).message}`),
     );
     const w = watcher;
-    const o = objects;
     let closing: Promise<void> | null = null;
     return {
       url: `http://${host}:${port}`,
@@ -92,7 +113,7 @@ export async function startDaemon(
           await bus.idle();
           h.closeAll();
           await closed;
-          await o.close();
+          await closeStores();
           lock.release();
         })();
         return closing;
@@ -100,7 +121,7 @@ export async function startDaemon(
     };
   } catch (e) {
     watcher?.stop();
-    await objects?.close();
+    await closeStores();
     lock.release();
     throw e;
   }

@@ -221,7 +221,8 @@ const mod: CommandModule<PublishArgs> = {
       for (const d of result.duplicates) human.push(`duplicate (${d.reason}): ${d.ulid}`);
       for (const s of result.sealed)
         human.push(`sealed segment ${s.segment} (summary ${s.summary.slice(0, 12)})`);
-      return { json: { ok: true, actor, ...result }, human };
+      const { topic, published, duplicates, sealed, swaps } = result; // `appends` is for in-process indexes
+      return { json: { ok: true, actor, topic, published, duplicates, sealed, swaps }, human };
     });
   },
 };
