@@ -43,8 +43,9 @@ export async function startDaemon(
   try {
     const reader = createObjectStore(repo);
     closeStores = () => reader.close();
-    const repoConfig = await requireRepoConfig(reader, createRefStore(repo));
-    const signer = await daemonSigner(config.actor, env, reader, createRefStore(repo));
+    const startRefs = createRefStore(repo);
+    const repoConfig = await requireRepoConfig(reader, startRefs);
+    const signer = await daemonSigner(config.actor, env, reader, startRefs);
     // Group commits and ref writes run on a writer thread (`writer-thread.ts`): their file steps and signing no
     // longer queue behind HTTP work on this loop, nor delay it. One pack per group commit (2 fsyncs, where N
     // loose objects cost 2N plus their directories), merged in the background so packs do not pile up: measured
