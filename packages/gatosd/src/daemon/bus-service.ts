@@ -1,6 +1,6 @@
 /**
  * The daemon's bus: one {@link TopicIndex} per topic, and one writer per topic. Concurrent publish requests to a
- * topic are queued and written together (group commit: one `publish` call, one compare-and-swap per segment);
+ * topic are queued and written together (group commit: one `publish` call on the writer thread, one compare-and-swap per segment);
  * each request is answered only after its messages' compare-and-swap succeeded.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,6 @@ import {
   NO_POLICY_ROOT,
   type PublishedMessage,
   type PublishResult,
-  publish,
   type TopicIndex,
 } from '@gatos/core';
 import { rememberPublished } from './sse.js';
@@ -61,8 +60,8 @@ export class BusService {
     readonly signer: EventSigner,
     readonly maxEnvelopeBytes: number,
     private readonly onPublished: (topic: string, r: RequestResult) => void,
-    /** Writes one group elsewhere (the daemon's writer thread); by default core `publish` on this thread. */
-    private readonly writeGroup?: (
+    /** Writes one group (core `publish`, on the daemon's writer thread). */
+    private readonly writeGroup: (
       topic: string,
       envelopes: EventEnvelope[],
       now: Date,
@@ -143,20 +142,9 @@ export class BusService {
     let result: PublishResult;
     try {
       const envelopes = group.flatMap((g) => g.envelopes);
-      if (this.writeGroup) {
-        result = await this.writeGroup(topic, envelopes, new Date());
-        // Readers and streams on this thread then find the new messages without reading them back.
-        for (const a of result.appends) applyAppend(this.index(topic), a);
-      } else
-        result = await publish(envelopes, {
-          ...this.stores,
-          topic,
-          signer: this.signer,
-          now: new Date(),
-          maxEnvelopeBytes: this.maxEnvelopeBytes,
-          index: this.index(topic),
-          retry: { sleep: (ms) => new Promise((r) => setTimeout(r, ms)), random: Math.random },
-        });
+      result = await this.writeGroup(topic, envelopes, new Date());
+      // Readers and streams on this thread then find the new messages without reading them back.
+      for (const a of result.appends) applyAppend(this.index(topic), a);
     } catch (e) {
       if (group.length === 1) group[0]!.reject(e);
       // One request's failure must not fail the others: write them one by one.

@@ -3,7 +3,7 @@
  * the bus refs. Prints the listening URL as the first stdout line. SIGTERM/SIGINT: stop accepting, finish
  * in-flight publishes, end streams, release the lock.
  */
-import { type ObjectStore, type RefStore, GatosError, isGatosError, requireRepoConfig } from '@gatos/core';
+import { type RefStore, GatosError, isGatosError, requireRepoConfig } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import type { FastifyInstance } from 'fastify';
 import { BusService } from './bus-service.js';
@@ -37,7 +37,6 @@ export async function startDaemon(
   const repo = await openRepository({ cwd: config.repo });
   const lock: DaemonLock = acquireLock(repo.commonDir);
   if (lock.tookOver) log(`took over a stale lock at ${lock.path}`);
-  let objects: ObjectStore | null = null;
   let closeStores: () => Promise<void> = async () => {};
   let watcher: RefsWatcher | null = null;
   try {
@@ -59,7 +58,7 @@ export async function startDaemon(
       maxEnvelopeBytes: repoConfig.max_envelope_bytes,
       reader,
     });
-    objects = writer.objects;
+    const objects = writer.objects;
     closeStores = () => writer.close();
     const refs: RefStore = writer.refs;
     const metrics = new DaemonMetrics();

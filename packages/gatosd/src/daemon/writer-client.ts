@@ -49,7 +49,7 @@ export type WriterReply =
             code: ErrorCode;
             message: string;
             data: Record<string, unknown>;
-            hint: string | undefined;
+            hint?: string;
           }
         | { gatos: false; message: string; stack: string | undefined };
     };

@@ -24,13 +24,7 @@ const port = parentPort!;
 const indexes = new Map<string, TopicIndex>();
 
 function failure(id: number, e: unknown): WriterReply {
-  if (isGatosError(e)) {
-    return {
-      id,
-      ok: false,
-      error: { gatos: true, code: e.code, message: e.message, data: e.data, hint: e.hint },
-    };
-  }
+  if (isGatosError(e)) return { id, ok: false, error: { gatos: true, ...e.toJSON() } };
   const err = e as Error | undefined;
   return { id, ok: false, error: { gatos: false, message: err?.message ?? String(e), stack: err?.stack } };
 }
