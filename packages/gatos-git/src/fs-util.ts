@@ -2,7 +2,7 @@
  * Small filesystem helpers shared by the object and ref writers.
  */
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { asyncFs, type FsOps } from './fs-ops.js';
 
 /** A short random suffix for temporary names (collision-free across processes in practice). */
 export function uniqueSuffix(): string {
@@ -18,16 +18,16 @@ export function errCode(e: unknown): string | undefined {
  * Fsyncs a directory so a rename or link inside it survives a power cut. Filesystems that refuse to fsync a
  * directory (EINVAL/EISDIR/EPERM on some platforms) are tolerated: there is nothing better to do there.
  */
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
+export async function fsyncDir(dir: string, fs: FsOps = asyncFs): Promise<void> {
+  let fd: number | undefined;
   try {
-    fh = await open(dir, 'r');
-    await fh.sync();
+    fd = await fs.open(dir, 'r');
+    await fs.fsync(fd);
   } catch (e) {
     const c = errCode(e);
     if (c !== 'EINVAL' && c !== 'EISDIR' && c !== 'EPERM' && c !== 'EBADF') throw e;
   } finally {
-    await fh?.close();
+    if (fd !== undefined) await fs.close(fd);
   }
 }
 

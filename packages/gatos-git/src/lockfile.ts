@@ -13,9 +13,9 @@
  * instant between that check and its rename; inside that instant, its rename could publish the new writer's
  * lock file. With the 30 s default no real writer stalls that long mid-update.
  */
-import { link, mkdir, open, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GatosError } from '@gatos/core';
+import { asyncFs, type FsOps } from './fs-ops.js';
 import { errCode, sleep, uniqueSuffix } from './fs-util.js';
 
 /** Options of {@link acquireLock}. */
@@ -24,6 +24,8 @@ export interface LockOptions {
   timeoutMs: number;
   /** A lock older than this is considered left behind by a dead process and broken. */
   staleMs: number;
+  /** How the files are touched ({@link asyncFs} unless given). */
+  fs?: FsOps;
 }
 
 /** The lock's directory cannot exist because a file is in the way (git's directory/file conflict). */
@@ -45,11 +47,9 @@ export class LockLost extends Error {
   }
 }
 
-type Handle = Awaited<ReturnType<typeof open>>;
-
-async function inodeOf(path: string): Promise<{ dev: bigint; ino: bigint } | null> {
+async function inodeOf(fs: FsOps, path: string): Promise<{ dev: bigint; ino: bigint } | null> {
   try {
-    const st = await stat(path, { bigint: true });
+    const st = await fs.stat(path);
     return { dev: st.dev, ino: st.ino };
   } catch (e) {
     if (errCode(e) === 'ENOENT') return null;
@@ -60,20 +60,22 @@ async function inodeOf(path: string): Promise<{ dev: bigint; ino: bigint } | nul
 /** A held lock file. Exactly one of {@link commit} / {@link rollback} ends it. */
 export class LockFile {
   readonly path: string;
-  readonly #fh: Handle;
+  readonly #fs: FsOps;
+  readonly #fd: number;
   readonly #dev: bigint;
   readonly #ino: bigint;
   #done = false;
 
-  constructor(path: string, fh: Handle, dev: bigint, ino: bigint) {
+  constructor(path: string, fs: FsOps, fd: number, dev: bigint, ino: bigint) {
     this.path = path;
-    this.#fh = fh;
+    this.#fs = fs;
+    this.#fd = fd;
     this.#dev = dev;
     this.#ino = ino;
   }
 
   async #stillOurs(): Promise<boolean> {
-    const id = await inodeOf(this.path);
+    const id = await inodeOf(this.#fs, this.path);
     return id !== null && id.ino === this.#ino && id.dev === this.#dev;
   }
 
@@ -84,31 +86,32 @@ export class LockFile {
   async commit(target: string, content: string, fsync: boolean): Promise<void> {
     if (this.#done) throw new Error('lock already released');
     this.#done = true;
+    const fs = this.#fs;
     try {
-      await this.#fh.writeFile(content);
-      if (fsync) await this.#fh.sync();
+      await fs.writeAll(this.#fd, content);
+      if (fsync) await fs.fsync(this.#fd);
     } catch (e) {
-      await this.#fh.close().catch(() => {});
-      if (await this.#stillOurs()) await unlink(this.path).catch(() => {});
+      await fs.close(this.#fd).catch(() => {});
+      if (await this.#stillOurs()) await fs.unlink(this.path).catch(() => {});
       throw e;
     }
-    await this.#fh.close();
+    await fs.close(this.#fd);
     if (!(await this.#stillOurs())) throw new LockLost(this.path);
     try {
-      await rename(this.path, target);
+      await fs.rename(this.path, target);
     } catch (e) {
       const c = errCode(e);
       if (c === 'ENOENT') throw new LockLost(this.path);
       if (c !== 'EISDIR' && c !== 'ENOTEMPTY' && c !== 'EEXIST') {
-        await unlink(this.path).catch(() => {});
+        await fs.unlink(this.path).catch(() => {});
         throw e;
       }
       // An empty directory left where the file goes (git removes those too); a non-empty one is a conflict.
       try {
-        await rmdir(target);
-        await rename(this.path, target);
+        await fs.rmdir(target);
+        await fs.rename(this.path, target);
       } catch (e2) {
-        await unlink(this.path).catch(() => {});
+        await fs.unlink(this.path).catch(() => {});
         throw new LockPathConflict(target, e2);
       }
     }
@@ -118,9 +121,9 @@ export class LockFile {
   async rollback(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    await this.#fh.close();
+    await this.#fs.close(this.#fd);
     // Never delete a lock that is no longer ours (it was broken and re-taken by someone else).
-    if (await this.#stillOurs()) await unlink(this.path).catch(() => {});
+    if (await this.#stillOurs()) await this.#fs.unlink(this.path).catch(() => {});
   }
 }
 
@@ -128,10 +131,14 @@ export class LockFile {
  * Breaks `lockPath` if its mtime is older than `staleMs`. Resolves true when the caller should retry at once
  * (the lock was broken or vanished), false when it is held by someone alive.
  */
-export async function breakStaleLock(lockPath: string, staleMs: number): Promise<boolean> {
-  let st: Awaited<ReturnType<typeof stat>>;
+export async function breakStaleLock(
+  lockPath: string,
+  staleMs: number,
+  fs: FsOps = asyncFs,
+): Promise<boolean> {
+  let st: Awaited<ReturnType<FsOps['stat']>>;
   try {
-    st = await stat(lockPath, { bigint: true });
+    st = await fs.stat(lockPath);
   } catch (e) {
     if (errCode(e) === 'ENOENT') return true;
     throw e;
@@ -140,18 +147,18 @@ export async function breakStaleLock(lockPath: string, staleMs: number): Promise
   // Ends with `.lock`, so git (and our ref listing) ignores it if we die before deleting it.
   const aside = `${lockPath}.stale-${uniqueSuffix()}.lock`;
   try {
-    await rename(lockPath, aside);
+    await fs.rename(lockPath, aside);
   } catch (e) {
     if (errCode(e) === 'ENOENT') return true; // Another breaker, or the holder finished.
     throw e;
   }
-  const moved = await inodeOf(aside);
+  const moved = await inodeOf(fs, aside);
   if (moved && (moved.ino !== st.ino || moved.dev !== st.dev)) {
     // Between our stat and rename the stale lock was replaced by a live one: give that one back. `link` fails
     // if yet another lock took the name meanwhile; its holder then sees LockLost and retries.
-    await link(aside, lockPath).catch(() => {});
+    await fs.link(aside, lockPath).catch(() => {});
   }
-  await unlink(aside).catch(() => {});
+  await fs.unlink(aside).catch(() => {});
   return true;
 }
 
@@ -163,17 +170,18 @@ function backoff(attempt: number): number {
 
 /** Takes `lockPath` (creating parent directories), retrying with backoff and breaking stale locks. */
 export async function acquireLock(lockPath: string, opts: LockOptions): Promise<LockFile> {
+  const fs = opts.fs ?? asyncFs;
   const deadline = Date.now() + opts.timeoutMs;
   let attempt = 0;
   for (;;) {
-    let fh: Handle;
+    let fd: number;
     try {
-      fh = await open(lockPath, 'wx', 0o666);
+      fd = await fs.open(lockPath, 'wx', 0o666);
     } catch (e) {
       const c = errCode(e);
       if (c === 'ENOENT') {
         try {
-          await mkdir(dirname(lockPath), { recursive: true });
+          await fs.mkdirp(dirname(lockPath));
         } catch (e2) {
           const c2 = errCode(e2);
           if (c2 === 'ENOTDIR' || c2 === 'EEXIST') throw new LockPathConflict(lockPath, e2);
@@ -183,7 +191,7 @@ export async function acquireLock(lockPath: string, opts: LockOptions): Promise<
       }
       if (c === 'ENOTDIR') throw new LockPathConflict(lockPath, e);
       if (c !== 'EEXIST') throw e;
-      if (await breakStaleLock(lockPath, opts.staleMs)) continue;
+      if (await breakStaleLock(lockPath, opts.staleMs, fs)) continue;
       if (Date.now() >= deadline) {
         throw new GatosError('GATOS_E_REF_LOCKED', `${lockPath} is held by another writer`, {
           data: { lock: lockPath, timeoutMs: opts.timeoutMs },
@@ -194,11 +202,11 @@ export async function acquireLock(lockPath: string, opts: LockOptions): Promise<
       continue;
     }
     try {
-      const st = await fh.stat({ bigint: true });
-      return new LockFile(lockPath, fh, st.dev, st.ino);
+      const st = await fs.fstat(fd);
+      return new LockFile(lockPath, fs, fd, st.dev, st.ino);
     } catch (e) {
-      await fh.close();
-      await unlink(lockPath).catch(() => {});
+      await fs.close(fd);
+      await fs.unlink(lockPath).catch(() => {});
       throw e;
     }
   }

@@ -5,16 +5,18 @@
  * crash), fsynced, then hard-linked to its final name. `link` never replaces an existing file, so a racing
  * writer of the same object is harmless, and the final name only ever appears complete.
  */
-import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { GitObject } from '@gatos/core';
 import { deflateBody } from './deflate.js';
+import { asyncFs, type FsOps } from './fs-ops.js';
 import { errCode, fsyncDir, uniqueSuffix } from './fs-util.js';
 
 /** Options of {@link writeLooseObjects}. */
 export interface LooseWriteOptions {
   /** Fsync each file and its directory before resolving (durability across power loss). */
   fsync: boolean;
+  /** How the files are written ({@link asyncFs} unless given). */
+  fs?: FsOps;
 }
 
 /** The path of a loose object under an objects directory. */
@@ -28,9 +30,9 @@ export function encodeLoose(obj: GitObject): Buffer {
   return deflateBody(Buffer.concat([header, obj.body]));
 }
 
-async function exists(path: string): Promise<boolean> {
+async function exists(fs: FsOps, path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await fs.stat(path);
     return true;
   } catch (e) {
     if (errCode(e) === 'ENOENT') return false;
@@ -39,44 +41,44 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Writes one loose object; returns the directories whose entries changed (for a later dir fsync). */
-async function writeOne(objectsDir: string, obj: GitObject, fsync: boolean): Promise<string[]> {
+async function writeOne(fs: FsOps, objectsDir: string, obj: GitObject, fsync: boolean): Promise<string[]> {
   const final = loosePath(objectsDir, obj.oid);
-  if (await exists(final)) return [];
+  if (await exists(fs, final)) return [];
   const dir = dirname(final);
   const tmp = join(dir, `tmp_obj_${uniqueSuffix()}`);
   const data = encodeLoose(obj);
   const changed = [dir];
-  let fh: Awaited<ReturnType<typeof open>>;
+  let fd: number;
   try {
-    fh = await open(tmp, 'wx', 0o444);
+    fd = await fs.open(tmp, 'wx', 0o444);
   } catch (e) {
     if (errCode(e) !== 'ENOENT') throw e;
     // A new fan-out directory is itself a new entry of the objects directory.
-    if (await mkdir(dir, { recursive: true })) changed.push(objectsDir);
-    fh = await open(tmp, 'wx', 0o444);
+    if (await fs.mkdirp(dir)) changed.push(objectsDir);
+    fd = await fs.open(tmp, 'wx', 0o444);
   }
   try {
-    await fh.writeFile(data);
-    if (fsync) await fh.sync();
+    await fs.writeAll(fd, data);
+    if (fsync) await fs.fsync(fd);
   } finally {
-    await fh.close();
+    await fs.close(fd);
   }
   try {
-    await link(tmp, final);
+    await fs.link(tmp, final);
   } catch (e) {
     const c = errCode(e);
     if (c !== 'EEXIST') {
       // Filesystems without hard links: fall back to rename, as git's finalize_object_file does. The content
       // is identical, so replacing a concurrent writer's copy is harmless.
       if (c !== 'EPERM' && c !== 'ENOTSUP' && c !== 'ENOSYS' && c !== 'EXDEV') {
-        await unlink(tmp).catch(() => {});
+        await fs.unlink(tmp).catch(() => {});
         throw e;
       }
-      await rename(tmp, final);
+      await fs.rename(tmp, final);
       return changed;
     }
   }
-  await unlink(tmp);
+  await fs.unlink(tmp);
   return changed;
 }
 
@@ -86,9 +88,10 @@ export async function writeLooseObjects(
   objects: readonly GitObject[],
   opts: LooseWriteOptions,
 ): Promise<void> {
-  const dirs = await Promise.all(objects.map((o) => writeOne(objectsDir, o, opts.fsync)));
+  const fs = opts.fs ?? asyncFs;
+  const dirs = await Promise.all(objects.map((o) => writeOne(fs, objectsDir, o, opts.fsync)));
   if (opts.fsync) {
     const unique = [...new Set(dirs.flat())];
-    await Promise.all(unique.map((d) => fsyncDir(d)));
+    await Promise.all(unique.map((d) => fsyncDir(d, fs)));
   }
 }

@@ -13,6 +13,7 @@ import {
   type StoredObject,
 } from '@gatos/core';
 import { CatFileReader } from './cat-file-reader.js';
+import { asyncFs, type FsOps, syncFs } from './fs-ops.js';
 import { objectId } from './object-id.js';
 import { writeLooseObjects } from './loose-object-writer.js';
 import { PackConsolidator } from './pack-consolidator.js';
@@ -35,6 +36,12 @@ export interface ObjectStoreOptions {
    * long-lived writer with a small `packThreshold`, which would otherwise leave a pack per batch.
    */
   consolidateAfter?: number;
+  /**
+   * Write with synchronous file calls (false). For a thread that only writes, such as gatosd's writer thread:
+   * it saves a thread-pool round trip per file step, but blocks the calling thread meanwhile. Background pack
+   * merges stay asynchronous.
+   */
+  syncIo?: boolean;
 }
 
 /** Background merges never produce packs above this size (so a merge never holds more than ~2× it). */
@@ -64,8 +71,10 @@ class GitObjectStore implements ObjectStore {
   readonly #verify: boolean;
   readonly #maxPackBytes: number;
   readonly #consolidator: PackConsolidator | null;
+  readonly #fs: FsOps;
 
   constructor(repo: Repository, opts: ObjectStoreOptions) {
+    this.#fs = opts.syncIo ? syncFs : asyncFs;
     this.#repo = repo;
     this.#reader = new CatFileReader(repo);
     this.#threshold = opts.packThreshold ?? DEFAULT_PACK_THRESHOLD;
@@ -94,7 +103,7 @@ class GitObjectStore implements ObjectStore {
     }
     const list = [...unique.values()];
     if (list.length === 0) return;
-    const opts = { fsync: this.#fsync };
+    const opts = { fsync: this.#fsync, fs: this.#fs };
     if (list.length < this.#threshold) {
       await writeLooseObjects(this.#repo.objectsDir, list, opts);
       return;

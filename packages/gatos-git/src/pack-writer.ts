@@ -8,16 +8,18 @@
  */
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatosError, type GitObject } from '@gatos/core';
 import { deflateBody } from './deflate.js';
+import { asyncFs, type FsOps } from './fs-ops.js';
 import { errCode, fsyncDir, uniqueSuffix } from './fs-util.js';
 
 /** Options of {@link writePack}. */
 export interface PackWriteOptions {
   /** Fsync both files and the pack directory before resolving. */
   fsync: boolean;
+  /** How the files are written ({@link asyncFs} unless given). */
+  fs?: FsOps;
 }
 
 /** What {@link writePack} produced. */
@@ -201,13 +203,13 @@ export function splitForPacks(objects: readonly GitObject[], maxBytes: number): 
   return out;
 }
 
-async function writeTemp(path: string, data: Buffer, fsync: boolean): Promise<void> {
-  const fh = await open(path, 'wx', 0o444);
+async function writeTemp(fs: FsOps, path: string, data: Buffer, fsync: boolean): Promise<void> {
+  const fd = await fs.open(path, 'wx', 0o444);
   try {
-    await fh.writeFile(data);
-    if (fsync) await fh.sync();
+    await fs.writeAll(fd, data);
+    if (fsync) await fs.fsync(fd);
   } finally {
-    await fh.close();
+    await fs.close(fd);
   }
 }
 
@@ -231,18 +233,19 @@ export async function writeEncodedPack(
   opts: PackWriteOptions,
 ): Promise<WrittenPack> {
   const { pack, idx, checksum } = encoded;
+  const fs = opts.fs ?? asyncFs;
   const dir = join(objectsDir, 'pack');
   // A writer packing every small batch would otherwise pay a mkdir per batch; a removed directory is recreated
   // by the retry below.
   if (!knownDirs.has(dir)) {
-    await mkdir(dir, { recursive: true });
+    await fs.mkdirp(dir);
     knownDirs.add(dir);
   }
   const packPath = join(dir, `pack-${checksum}.pack`);
   const idxPath = join(dir, `pack-${checksum}.idx`);
   const result = { packPath, idxPath, checksum, count, bytes: pack.length + idx.length };
   try {
-    await stat(idxPath);
+    await fs.stat(idxPath);
     return result; // The same pack was written before: identical bytes, nothing to do.
   } catch (e) {
     if (errCode(e) !== 'ENOENT') throw e;
@@ -251,19 +254,21 @@ export async function writeEncodedPack(
   const tmpPack = join(dir, `tmp_pack_${sfx}`);
   const tmpIdx = join(dir, `tmp_idx_${sfx}`);
   try {
+    const both = () =>
+      Promise.all([writeTemp(fs, tmpPack, pack, opts.fsync), writeTemp(fs, tmpIdx, idx, opts.fsync)]);
     try {
-      await Promise.all([writeTemp(tmpPack, pack, opts.fsync), writeTemp(tmpIdx, idx, opts.fsync)]);
+      await both();
     } catch (e) {
       if (errCode(e) !== 'ENOENT') throw e;
-      await mkdir(dir, { recursive: true });
-      await Promise.all([writeTemp(tmpPack, pack, opts.fsync), writeTemp(tmpIdx, idx, opts.fsync)]);
+      await fs.mkdirp(dir);
+      await both();
     }
-    await rename(tmpPack, packPath);
-    await rename(tmpIdx, idxPath);
+    await fs.rename(tmpPack, packPath);
+    await fs.rename(tmpIdx, idxPath);
   } catch (e) {
-    await Promise.all([unlink(tmpPack).catch(() => {}), unlink(tmpIdx).catch(() => {})]);
+    await Promise.all([fs.unlink(tmpPack).catch(() => {}), fs.unlink(tmpIdx).catch(() => {})]);
     throw e;
   }
-  if (opts.fsync) await fsyncDir(dir);
+  if (opts.fsync) await fsyncDir(dir, fs);
   return result;
 }

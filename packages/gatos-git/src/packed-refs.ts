@@ -5,9 +5,9 @@
  * always a consistent snapshot, and (inode, size, mtime, ctime) from that descriptor tells whether the cached
  * parse is still current.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatosError, isOid, type Oid, type RefEntry } from '@gatos/core';
+import { asyncFs, type FsOps } from './fs-ops.js';
 import { errCode } from './fs-util.js';
 
 /** A parsed `packed-refs`: by name, and as a list sorted by name (bytewise, as git sorts). */
@@ -52,18 +52,21 @@ export function parsePackedRefs(text: string, path: string): PackedRefs {
 /** A reader of one repository's `packed-refs` that re-parses only when the file changed. */
 export class PackedRefsCache {
   readonly #path: string;
+  readonly #fs: FsOps;
   #key = '';
   #value: PackedRefs = EMPTY;
 
-  constructor(commonDir: string) {
+  constructor(commonDir: string, fs: FsOps = asyncFs) {
     this.#path = join(commonDir, 'packed-refs');
+    this.#fs = fs;
   }
 
   /** The current packed refs (empty when there is no `packed-refs`). */
   async get(): Promise<PackedRefs> {
-    let fh: Awaited<ReturnType<typeof open>>;
+    const fs = this.#fs;
+    let fd: number;
     try {
-      fh = await open(this.#path, 'r');
+      fd = await fs.open(this.#path, 'r');
     } catch (e) {
       if (errCode(e) === 'ENOENT') {
         this.#key = '';
@@ -73,16 +76,16 @@ export class PackedRefsCache {
       throw e;
     }
     try {
-      const st = await fh.stat({ bigint: true });
+      const st = await fs.fstat(fd);
       const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
       if (key !== this.#key) {
-        const text = (await fh.readFile()).toString('utf8');
+        const text = (await fs.readFile(fd)).toString('utf8');
         this.#value = parsePackedRefs(text, this.#path);
         this.#key = key;
       }
       return this.#value;
     } finally {
-      await fh.close();
+      await fs.close(fd);
     }
   }
 }

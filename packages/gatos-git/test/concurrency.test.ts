@@ -35,6 +35,7 @@ interface WorkerArgs {
   mode: 'gatos' | 'git' | 'crash';
   increments?: number;
   id: number;
+  syncIo?: boolean;
 }
 
 function startWorker(args: WorkerArgs, env: Record<string, string> = {}) {
@@ -79,13 +80,13 @@ async function setupCounter(ref: string) {
   return r.dir;
 }
 
-describe('8 processes racing read-increment-cas on one ref (6 through @gatos/git, 2 through git update-ref)', () => {
+describe('8 processes racing read-increment-cas on one ref (6 through @gatos/git, half of them with synchronous I/O; 2 through git update-ref)', () => {
   it('loses no update: final counter = chain length = total successes', async () => {
     const ref = 'refs/gatos/race/counter';
     const dir = await setupCounter(ref);
     const increments = 12;
     const workers = Array.from({ length: 8 }, (_, id) =>
-      startWorker({ dir, ref, mode: id < 6 ? 'gatos' : 'git', increments, id }),
+      startWorker({ dir, ref, mode: id < 6 ? 'gatos' : 'git', increments, id, syncIo: id % 2 === 1 }),
     );
     const results = await Promise.all(
       workers.map(async (w) => {
@@ -114,7 +115,7 @@ describe('8 processes racing read-increment-cas on one ref (6 through @gatos/git
   });
 });
 
-describe('writers killed with SIGKILL mid put()+cas()', () => {
+describe('writers killed with SIGKILL mid put()+cas() (every other one with synchronous I/O)', () => {
   it('the ref always names a complete commit chain, fsck stays clean, stale locks get broken', async () => {
     const ref = 'refs/gatos/crash/counter';
     const dir = await setupCounter(ref);
@@ -122,7 +123,10 @@ describe('writers killed with SIGKILL mid put()+cas()', () => {
     let locksLeft = 0;
     const rounds = 12;
     for (let round = 0; round < rounds; round++) {
-      const w = startWorker({ dir, ref, mode: 'crash', id: round }, { GATOS_STALE_LOCK_MS: '300' });
+      const w = startWorker(
+        { dir, ref, mode: 'crash', id: round, syncIo: round % 2 === 1 },
+        { GATOS_STALE_LOCK_MS: '300' },
+      );
       // Wait until it has completed one update (so a stale lock of the previous victim was broken), then kill
       // it at a random point of its loop.
       await new Promise<void>((resolve, reject) => {

@@ -60,99 +60,111 @@ afterAll(() => {
   cleanups = [];
 });
 
-describe('put: loose objects', () => {
-  it('writes small batches as loose files git can read; fsck clean; no temp files left', async () => {
-    const objs = mixedBatch(3, 'loose');
-    await store.put(objs);
-    for (const o of objs) {
-      const [xx, rest] = [o.oid.slice(0, 2), o.oid.slice(2)];
-      expect(readdirSync(join(repo.objectsDir, xx))).toContain(rest);
-      expect(git(dir, 'cat-file', '-t', o.oid)).toBe(o.type);
-    }
-    expect(git(dir, 'cat-file', '-p', objs[0]!.oid)).toBe('blob loose 0');
-    expect(packFiles(repo)).toEqual([]);
-    const all = readdirSync(repo.objectsDir, { recursive: true }).map(String);
-    expect(all.filter((f) => f.includes('tmp_'))).toEqual([]);
-    git(dir, 'update-ref', 'refs/heads/main', objs.at(-1)!.oid);
-    expectFsckClean(dir);
-  });
+for (const mode of [false, true]) {
+  describe(`put: loose objects${mode ? ' (synchronous I/O)' : ''}`, () => {
+    beforeEach(async () => {
+      await store.close();
+      store = createObjectStore(repo, { syncIo: mode });
+    });
+    it('writes small batches as loose files git can read; fsck clean; no temp files left', async () => {
+      const objs = mixedBatch(3, 'loose');
+      await store.put(objs);
+      for (const o of objs) {
+        const [xx, rest] = [o.oid.slice(0, 2), o.oid.slice(2)];
+        expect(readdirSync(join(repo.objectsDir, xx))).toContain(rest);
+        expect(git(dir, 'cat-file', '-t', o.oid)).toBe(o.type);
+      }
+      expect(git(dir, 'cat-file', '-p', objs[0]!.oid)).toBe('blob loose 0');
+      expect(packFiles(repo)).toEqual([]);
+      const all = readdirSync(repo.objectsDir, { recursive: true }).map(String);
+      expect(all.filter((f) => f.includes('tmp_'))).toEqual([]);
+      git(dir, 'update-ref', 'refs/heads/main', objs.at(-1)!.oid);
+      expectFsckClean(dir);
+    });
 
-  it('is a no-op for objects that exist, and for duplicates in one batch', async () => {
-    const b = blobObject('same');
-    await store.put([b, b]);
-    const path = join(repo.objectsDir, b.oid.slice(0, 2), b.oid.slice(2));
-    const before = readFileSync(path);
-    await store.put([b]);
-    expect(readFileSync(path).equals(before)).toBe(true);
-    expect((await store.get([b.oid]))[0]!.body).toEqual(b.body);
-  });
+    it('is a no-op for objects that exist, and for duplicates in one batch', async () => {
+      const b = blobObject('same');
+      await store.put([b, b]);
+      const path = join(repo.objectsDir, b.oid.slice(0, 2), b.oid.slice(2));
+      const before = readFileSync(path);
+      await store.put([b]);
+      expect(readFileSync(path).equals(before)).toBe(true);
+      expect((await store.get([b.oid]))[0]!.body).toEqual(b.body);
+    });
 
-  it('rejects an object whose id does not match its bytes, writing nothing', async () => {
-    const good = blobObject('good');
-    const bad = { ...blobObject('bad'), oid: good.oid.replace(/^./, good.oid[0] === 'a' ? 'b' : 'a') };
-    expect(await codeOf(store.put([good, bad]))).toBe('GATOS_E_OBJECT_CORRUPT');
-    expect(await store.has([good.oid, bad.oid])).toEqual([false, false]);
+    it('rejects an object whose id does not match its bytes, writing nothing', async () => {
+      const good = blobObject('good');
+      const bad = { ...blobObject('bad'), oid: good.oid.replace(/^./, good.oid[0] === 'a' ? 'b' : 'a') };
+      expect(await codeOf(store.put([good, bad]))).toBe('GATOS_E_OBJECT_CORRUPT');
+      expect(await store.has([good.oid, bad.oid])).toEqual([false, false]);
+    });
   });
-});
+}
 
-describe('put: packfiles', () => {
-  it('writes a batch at the threshold as one pack + idx that git verifies', async () => {
-    const objs = [...mixedBatch(40, 'pack'), EMPTY_TREE, ...commitChain(5)];
-    await store.put(objs);
-    const files = packFiles(repo);
-    expect(files.filter((f) => f.endsWith('.pack'))).toHaveLength(1);
-    expect(files.filter((f) => f.endsWith('.idx'))).toHaveLength(1);
-    expect(files.filter((f) => f.startsWith('tmp_'))).toEqual([]);
-    const idx = join(repo.objectsDir, 'pack', files.find((f) => f.endsWith('.idx'))!);
-    const verify = git(dir, 'verify-pack', '-v', idx);
-    expect(verify).toMatch(new RegExp(`non delta: ${objs.length} objects`));
-    expect(verify).toMatch(/: ok$/m);
-    for (const o of objs) expect(git(dir, 'cat-file', '-t', o.oid)).toBe(o.type);
-    expect(git(dir, 'cat-file', '-p', objs[7]!.oid)).toBe('blob pack 7');
-    // Nothing was written loose.
-    expect(git(dir, 'count-objects', '-v')).toMatch(/^count: 0$/m);
-    git(dir, 'update-ref', 'refs/heads/a', objs[40 + 1]!.oid);
-    git(dir, 'update-ref', 'refs/heads/b', objs.at(-1)!.oid);
-    expectFsckClean(dir);
-    const got = await store.get(objs.map((o) => o.oid));
-    expect(got.map((o) => [o.oid, o.type, Buffer.from(o.body).toString('hex')])).toEqual(
-      objs.map((o) => [o.oid, o.type, Buffer.from(o.body).toString('hex')]),
-    );
-  });
+for (const mode of [false, true]) {
+  describe(`put: packfiles${mode ? ' (synchronous I/O)' : ''}`, () => {
+    beforeEach(async () => {
+      await store.close();
+      store = createObjectStore(repo, { syncIo: mode });
+    });
+    it('writes a batch at the threshold as one pack + idx that git verifies', async () => {
+      const objs = [...mixedBatch(40, 'pack'), EMPTY_TREE, ...commitChain(5)];
+      await store.put(objs);
+      const files = packFiles(repo);
+      expect(files.filter((f) => f.endsWith('.pack'))).toHaveLength(1);
+      expect(files.filter((f) => f.endsWith('.idx'))).toHaveLength(1);
+      expect(files.filter((f) => f.startsWith('tmp_'))).toEqual([]);
+      const idx = join(repo.objectsDir, 'pack', files.find((f) => f.endsWith('.idx'))!);
+      const verify = git(dir, 'verify-pack', '-v', idx);
+      expect(verify).toMatch(new RegExp(`non delta: ${objs.length} objects`));
+      expect(verify).toMatch(/: ok$/m);
+      for (const o of objs) expect(git(dir, 'cat-file', '-t', o.oid)).toBe(o.type);
+      expect(git(dir, 'cat-file', '-p', objs[7]!.oid)).toBe('blob pack 7');
+      // Nothing was written loose.
+      expect(git(dir, 'count-objects', '-v')).toMatch(/^count: 0$/m);
+      git(dir, 'update-ref', 'refs/heads/a', objs[40 + 1]!.oid);
+      git(dir, 'update-ref', 'refs/heads/b', objs.at(-1)!.oid);
+      expectFsckClean(dir);
+      const got = await store.get(objs.map((o) => o.oid));
+      expect(got.map((o) => [o.oid, o.type, Buffer.from(o.body).toString('hex')])).toEqual(
+        objs.map((o) => [o.oid, o.type, Buffer.from(o.body).toString('hex')]),
+      );
+    });
 
-  it('produces byte-identical packs for the same objects in any order', async () => {
-    const objs = mixedBatch(50, 'det');
-    const a = encodePack(objs);
-    const b = encodePack([...objs].reverse());
-    expect(a.pack.equals(b.pack)).toBe(true);
-    expect(a.idx.equals(b.idx)).toBe(true);
-    const other = tempRepo();
-    cleanups.push(other.cleanup);
-    const repo2 = await openRepository({ cwd: other.dir });
-    const store2 = createObjectStore(repo2);
-    await store.put(objs);
-    await store2.put([...objs].reverse());
-    await store2.close();
-    expect(packFiles(repo2)).toEqual(packFiles(repo));
-    for (const f of packFiles(repo)) {
-      expect(
-        readFileSync(join(repo.objectsDir, 'pack', f)).equals(
-          readFileSync(join(repo2.objectsDir, 'pack', f)),
-        ),
-      ).toBe(true);
-    }
-  });
+    it('produces byte-identical packs for the same objects in any order', async () => {
+      const objs = mixedBatch(50, 'det');
+      const a = encodePack(objs);
+      const b = encodePack([...objs].reverse());
+      expect(a.pack.equals(b.pack)).toBe(true);
+      expect(a.idx.equals(b.idx)).toBe(true);
+      const other = tempRepo();
+      cleanups.push(other.cleanup);
+      const repo2 = await openRepository({ cwd: other.dir });
+      const store2 = createObjectStore(repo2, { syncIo: !mode });
+      await store.put(objs);
+      await store2.put([...objs].reverse());
+      await store2.close();
+      expect(packFiles(repo2)).toEqual(packFiles(repo));
+      for (const f of packFiles(repo)) {
+        expect(
+          readFileSync(join(repo.objectsDir, 'pack', f)).equals(
+            readFileSync(join(repo2.objectsDir, 'pack', f)),
+          ),
+        ).toBe(true);
+      }
+    });
 
-  it('honours a custom threshold and splits batches over maxPackBytes into several packs', async () => {
-    const s = createObjectStore(repo, { packThreshold: 2, maxPackBytes: 2000 });
-    const objs = Array.from({ length: 10 }, (_, i) => blobObject(randomBytes(500 + i)));
-    await s.put(objs);
-    expect(packFiles(repo).filter((f) => f.endsWith('.idx')).length).toBeGreaterThan(1);
-    expect(await s.has(objs.map((o) => o.oid))).toEqual(objs.map(() => true));
-    await s.close();
-    expectFsckClean(dir);
+    it('honours a custom threshold and splits batches over maxPackBytes into several packs', async () => {
+      const s = createObjectStore(repo, { packThreshold: 2, maxPackBytes: 2000, syncIo: mode });
+      const objs = Array.from({ length: 10 }, (_, i) => blobObject(randomBytes(500 + i)));
+      await s.put(objs);
+      expect(packFiles(repo).filter((f) => f.endsWith('.idx')).length).toBeGreaterThan(1);
+      expect(await s.has(objs.map((o) => o.oid))).toEqual(objs.map(() => true));
+      await s.close();
+      expectFsckClean(dir);
+    });
   });
-});
+}
 
 describe('quarantine', () => {
   it('writes into GIT_OBJECT_DIRECTORY and reads through it (alternates reach the main store)', async () => {
