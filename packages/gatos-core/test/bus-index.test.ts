@@ -128,6 +128,56 @@ describe('incremental topic index', () => {
     ]);
   });
 
+  it('a publishing writer lists segment refs again only after a summary moved or a swap was lost', async () => {
+    const mem = memoryStores();
+    let lists = 0;
+    const refs: RefStore = {
+      ...mem.refs,
+      list: (prefix) => {
+        lists++;
+        return mem.refs.list(prefix);
+      },
+    };
+    const stores: BusStores = { objects: mem.objects, refs };
+    const { signer } = testSigner();
+    const index = createTopicIndex(T);
+    const base = { ...stores, topic: T, signer, now: NOW, config: { max_messages_per_segment: 5 } };
+    const mine: PublishOptions = { ...base, index };
+    await publish([message({ a: 1 }, NOW), message({ a: 2 }, NOW)], mine);
+    expect(lists).toBe(1);
+    await publish([message({ a: 3 }, NOW)], mine);
+    expect(lists).toBe(1);
+
+    // Another writer appends to the current segment: the stale head loses the swap, the writer lists again and
+    // still reports the foreign message's key as a duplicate.
+    const foreign = message({ f: 1 }, NOW);
+    const other = await publish([foreign], base);
+    lists = 0;
+    const r = await publish(
+      [{ ...message({ f: 2 }, NOW), ulid: foreign.ulid }, message({ a: 4 }, NOW)],
+      mine,
+    );
+    expect(lists).toBe(1);
+    expect(r.duplicates).toEqual([
+      { ulid: foreign.ulid, reason: 'ulid', offset: other.published[0]!.offset },
+    ]);
+    expect(r.published.map((p) => p.offset)).toEqual([other.published[0]!.offset + 1]);
+
+    // Another writer rotates (sealing the segment first): the moved summary head makes the writer list again,
+    // so it appends to the new segment, not to the sealed one.
+    const rotated = await publish(
+      Array.from({ length: 3 }, (_, i) => message({ g: i }, NOW)),
+      base,
+    );
+    expect(rotated.sealed).toHaveLength(1);
+    lists = 0;
+    const after = await publish([message({ a: 5 }, NOW)], mine);
+    expect(lists).toBe(1);
+    expect(after.published[0]!.ref).toBe(rotated.published.at(-1)!.ref);
+    expect(after.published[0]!.offset).toBe(rotated.published.at(-1)!.offset + 1);
+    await expectSameAsFull(stores, index);
+  });
+
   it('publish cost at a 10k-message topic: incremental vs rebuilt dedupe maps (printed)', async () => {
     const stores = memoryStores();
     const { signer } = testSigner();

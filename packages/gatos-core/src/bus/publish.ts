@@ -103,7 +103,10 @@ export function applyAppend(index: TopicIndex, a: SegmentAppend): void {
     });
   } else if (prev?.head === a.expect) {
     index.segments.set(a.ref, { ...prev, head: a.head, messages: [...prev.messages, ...a.messages] });
-  } else index.segments.delete(a.ref);
+  } else {
+    index.segments.delete(a.ref);
+    index.listedAtSummary = undefined; // The index no longer knows this segment: list again before trusting it.
+  }
 }
 
 interface Prepared {
@@ -230,7 +233,10 @@ export async function publish(
   const result: PublishResult = { topic, published: [], duplicates: [], sealed: [], swaps: 0, appends: [] };
   let failures = 0;
   while (pending.length > 0) {
-    const state = await loadTopic(opts, topic, topicIndex);
+    // The caller's index is kept current by this loop's own appends; after a lost swap, list again.
+    const state = await loadTopic(opts, topic, topicIndex, {
+      trustIndex: opts.index !== undefined && failures === 0,
+    });
     // Dedupe against live segments and within the call (the live maps belong to the index: never copied, which
     // would cost O(topic) per call).
     const callUlids = new Set<string>();

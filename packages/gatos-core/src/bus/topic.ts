@@ -67,11 +67,25 @@ export interface TopicIndex {
   segments: Map<string, SegmentState>;
   /** Dedupe maps kept up to date by {@link loadTopic}; null until first built or after a reset. */
   dedupe: DedupeCache | null;
+  /** The summary-chain head read just before the last listing of segment refs; undefined: never listed. */
+  listedAtSummary: Oid | null | undefined;
 }
 
 /** A new, empty index for `topic`. */
 export function createTopicIndex(topic: string): TopicIndex {
-  return { topic, segments: new Map(), dedupe: null };
+  return { topic, segments: new Map(), dedupe: null, listedAtSummary: undefined };
+}
+
+/** Options of {@link loadTopic}. */
+export interface LoadTopicOptions {
+  /**
+   * Skip listing the segment refs when the topic's summary head is unchanged since the index last listed them,
+   * and use the index's segments as they are (false). Only for a writer that keeps the index current with its own
+   * appends and lists again after a lost compare-and-swap: segments are created or removed only after a summary
+   * commit (rotation seals the old segment first, pruning records what it drops), while an append by someone else
+   * moves the head that writer's next compare-and-swap expects, so that swap fails.
+   */
+  trustIndex?: boolean;
 }
 
 /** A topic's live segments, oldest first, and its dedupe keys (shared with the index: do not modify). */
@@ -107,9 +121,21 @@ export async function loadSegment(
 }
 
 /** Lists and loads a topic's live segments (through `index` when given) and builds its dedupe maps. */
-export async function loadTopic(stores: BusStores, topic: string, index?: TopicIndex): Promise<TopicState> {
-  const prefix = segmentPrefix(topic);
-  const listed = await stores.refs.list(prefix);
+export async function loadTopic(
+  stores: BusStores,
+  topic: string,
+  index?: TopicIndex,
+  opts: LoadTopicOptions = {},
+): Promise<TopicState> {
+  // Read before listing: a rotation or prune that lands between the two then shows as a changed summary later.
+  const summary = index ? await stores.refs.read(summaryRef(topic)) : undefined;
+  if (index?.dedupe && opts.trustIndex && summary === index.listedAtSummary) {
+    const segments = [...index.segments.values()].sort(byName);
+    const dedupe = updateDedupe(index.dedupe, segments);
+    index.dedupe = dedupe;
+    return { topic, segments, ulids: dedupe.ulids, hashes: dedupe.hashes };
+  }
+  const listed = await stores.refs.list(segmentPrefix(topic));
   const segments: SegmentState[] = [];
   const live = new Set<string>();
   for (const { ref, oid } of listed) {
@@ -121,10 +147,17 @@ export async function loadTopic(stores: BusStores, topic: string, index?: TopicI
     segments.push(seg);
   }
   if (index) for (const ref of [...index.segments.keys()]) if (!live.has(ref)) index.segments.delete(ref);
-  segments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  segments.sort(byName);
   const dedupe = updateDedupe(index?.dedupe ?? null, segments);
-  if (index) index.dedupe = dedupe;
+  if (index) {
+    index.dedupe = dedupe;
+    index.listedAtSummary = summary;
+  }
   return { topic, segments, ulids: dedupe.ulids, hashes: dedupe.hashes };
+}
+
+function byName(a: SegmentState, b: SegmentState): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /**

@@ -35,8 +35,9 @@ async function open(): Promise<{ objects: ObjectStore; refs: RefStore; signer: E
   const objects = createObjectStore(repo, {
     packThreshold: init.packThreshold,
     consolidateAfter: init.consolidateAfter,
+    syncIo: true,
   });
-  const refs = createRefStore(repo);
+  const refs = createRefStore(repo, { syncIo: true });
   try {
     return { objects, refs, signer: await daemonSigner(init.actor, process.env, objects, refs) };
   } catch (e) {
