@@ -3,7 +3,6 @@
  * topic are queued and written together (group commit: one `publish` call on the writer thread, one compare-and-swap per segment);
  * each request is answered only after its messages' compare-and-swap succeeded.
  */
-import { randomBytes } from 'node:crypto';
 import {
   applyAppend,
   type BusStores,
@@ -19,6 +18,7 @@ import {
   type PublishResult,
   type TopicIndex,
 } from '@gatos/core';
+import { createRandomPool } from '../random-pool.js';
 import { rememberPublished } from './sse.js';
 
 /** One message to publish, as received over HTTP. */
@@ -48,10 +48,9 @@ export class BusService {
   readonly #indexes = new Map<string, TopicIndex>();
   readonly #queues = new Map<string, Pending[]>();
   readonly #running = new Set<string>();
-  readonly #ulid = createUlidFactory(
-    () => Date.now(),
-    (n) => new Uint8Array(randomBytes(n)),
-  );
+  readonly #ulid = createUlidFactory(() => Date.now(), createRandomPool());
+  /** The segment heads this daemon's own appends produced last, by ref. */
+  readonly #ownHeads = new Map<string, string>();
   #inflight = 0;
   #idle: (() => void)[] = [];
 
@@ -112,6 +111,11 @@ export class BusService {
     });
   }
 
+  /** Whether `ref` points at `oid` because of this daemon's own last append to it (its streams were told). */
+  wrote(ref: string, oid: string): boolean {
+    return this.#ownHeads.get(ref) === oid;
+  }
+
   /** Resolves once no publish is in flight. */
   idle(): Promise<void> {
     return this.#inflight === 0 ? Promise.resolve() : new Promise((r) => this.#idle.push(r));
@@ -144,7 +148,10 @@ export class BusService {
       const envelopes = group.flatMap((g) => g.envelopes);
       result = await this.writeGroup(topic, envelopes, new Date());
       // Readers and streams on this thread then find the new messages without reading them back.
-      for (const a of result.appends) applyAppend(this.index(topic), a);
+      for (const a of result.appends) {
+        applyAppend(this.index(topic), a);
+        this.#ownHeads.set(a.ref, a.head);
+      }
     } catch (e) {
       if (group.length === 1) group[0]!.reject(e);
       // One request's failure must not fail the others: write them one by one.

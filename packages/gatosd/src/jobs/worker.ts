@@ -3,7 +3,7 @@
  * shared repository), runs them with a heartbeat, and commits a signed result with its Proof-of-Execution.
  * There is no scheduler: git's atomic ref updates decide every race, and a lost race is simply the next job.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ import {
   verifyJob,
 } from '@gatos/core';
 import type { Repository } from '@gatos/git';
+import { createRandomPool } from '../random-pool.js';
 import { runProgram } from './executor.js';
 import { materialize } from './job-files.js';
 import { createRemoteRefStore } from './remote-ref-store.js';
@@ -163,7 +164,7 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
   const unrunnable = new Map<string, string>();
   /** Jobs whose interrupted completion this worker already tried to repair (once per run). */
   const repairTried = new Set<string>();
-  const ulid = createUlidFactory(now, (n) => new Uint8Array(randomBytes(n)));
+  const ulid = createUlidFactory(now, createRandomPool());
   let wake: (() => void) | null = null;
   /** Set by a bus announcement that arrived while the loop was busy, so the next nap is skipped. */
   let woken = false;
