@@ -33,12 +33,18 @@ export async function readMessages(
   const limit = opts.limit ?? 100;
   const picked: { seg: (typeof state.segments)[number]; m: MessageMeta }[] = [];
   for (const seg of state.segments) {
-    if ((seg.messages.at(-1)?.offset ?? -1) <= opts.after) continue;
-    for (const m of seg.messages) {
-      if (m.offset <= opts.after) continue;
-      if (picked.length >= limit) break;
-      picked.push({ seg, m });
+    const msgs = seg.messages;
+    if ((msgs.at(-1)?.offset ?? -1) <= opts.after) continue;
+    // Offsets ascend within a segment: find the first one after `after` by bisection, not by a scan from the
+    // start (a caught-up stream asks at the end of a segment of up to 10k messages).
+    let lo = 0;
+    let hi = msgs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (msgs[mid]!.offset <= opts.after) lo = mid + 1;
+      else hi = mid;
     }
+    for (let i = lo; i < msgs.length && picked.length < limit; i++) picked.push({ seg, m: msgs[i]! });
     if (picked.length >= limit) break;
   }
   const loaded = await loadEnvelopes(

@@ -13,6 +13,7 @@ import {
   prune,
   publish,
   readGroup,
+  readMessages,
   readSummaries,
   segmentDay,
   segmentRef,
@@ -127,6 +128,28 @@ describe('bus store (in memory)', () => {
     expect(s.refMap.has('refs/gatos/mbus/t/2026/11/24/000000')).toBe(true);
     // Tampering is caught: a different signer key id is not trusted.
     expect((await verifyTopic(s, testSigner('user:bob').trust, 't')).ok).toBe(false);
+  });
+
+  it('reads exactly the messages after any offset, across segments, up to the limit', async () => {
+    const s = memoryStores();
+    const { signer } = testSigner();
+    const msgs = Array.from({ length: 23 }, (_, i) => message({ i }, NOW));
+    await publish(msgs, { ...s, topic: 't', signer, now: NOW, config: { max_messages_per_segment: 5 } });
+    const index = createTopicIndex('t');
+    for (const limit of [1, 3, 100]) {
+      for (let after = -1; after <= 23; after++) {
+        const got = await readMessages(s, { topic: 't', after, limit, index });
+        const want = Array.from(
+          { length: Math.max(0, Math.min(limit, 22 - after)) },
+          (_, i) => after + 1 + i,
+        );
+        expect(
+          got.map((m) => m.offset),
+          `after ${after} limit ${limit}`,
+        ).toEqual(want);
+        expect(got.map((m) => (m.envelope.payload as { i: number }).i)).toEqual(want);
+      }
+    }
   });
 
   it('rotates by bytes', async () => {
