@@ -98,6 +98,8 @@ export async function startDaemon(
         for (const t of topics) h.notify(t);
       },
       (e) => log(`refs watcher: ${(e as Error).message}`),
+      // This daemon's own appends are already in its index and were delivered from memory.
+      (ref, oid) => bus.wrote(ref, oid),
     );
     const w = watcher;
     let closing: Promise<void> | null = null;

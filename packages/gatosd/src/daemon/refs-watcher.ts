@@ -9,12 +9,16 @@ export interface RefsWatcher {
   stop(): void;
 }
 
-/** Polls every `intervalMs`; calls `onChange` with the topics whose segment refs changed since the last poll. */
+/**
+ * Polls every `intervalMs`; calls `onChange` with the topics whose segment refs changed since the last poll.
+ * A change that `known(ref, oid)` already accounts for (this daemon's own append) is not reported.
+ */
 export function startRefsWatcher(
   refs: RefStore,
   intervalMs: number,
   onChange: (topics: Set<string>) => void,
   onError: (e: unknown) => void = () => {},
+  known: (ref: string, oid: string) => boolean = () => false,
 ): RefsWatcher {
   let last: Map<string, string> | null = null;
   let stopped = false;
@@ -25,7 +29,7 @@ export function startRefsWatcher(
       if (last) {
         const changed = new Set<string>();
         for (const [ref, oid] of now) {
-          if (last.get(ref) !== oid) {
+          if (last.get(ref) !== oid && !known(ref, oid)) {
             const p = parseSegmentRef(ref);
             if (p) changed.add(p.topic);
           }
