@@ -7,7 +7,6 @@ import { eventCid } from '../event-cid.js';
 import { type EventEnvelope, encodeEnvelope } from '../event-envelope.js';
 import { type GitObject, type Oid, ZERO_OID } from '../git-object.js';
 import type { EventSigner, RetryOptions } from '../journal.js';
-import { merkleRoot } from './merkle.js';
 import { contentHash, type MessageMeta, messageCommitObjects } from './message.js';
 import { formatSignature } from '../event-signature.js';
 import {
@@ -29,6 +28,8 @@ import {
   type TopicConfig,
   type TopicIndex,
   createTopicIndex,
+  segmentMerklePeaks,
+  segmentMerkleRoot,
 } from './topic.js';
 
 /** Options of {@link publish}. */
@@ -86,23 +87,31 @@ export interface SegmentAppend {
   messages: MessageMeta[];
 }
 
+/** Options of {@link applyAppend}. */
+export interface ApplyAppendOptions {
+  /**
+   * Keep the segment's Merkle peaks current (false), so sealing it costs a few hashes: for the writer, whose index
+   * seals segments. Peaks are started with a new segment and extended where they exist.
+   */
+  merkle?: boolean;
+}
+
 /**
  * Records an append in `index`: extends the cached segment when it was cached at `expect`, forgets it when the
  * cache is elsewhere (the next {@link loadTopic} reads it again). The cached message list is copied, never grown in
  * place: earlier snapshots of the topic keep their length.
  */
-export function applyAppend(index: TopicIndex, a: SegmentAppend): void {
+export function applyAppend(index: TopicIndex, a: SegmentAppend, opts: ApplyAppendOptions = {}): void {
   const prev = index.segments.get(a.ref);
+  let next: SegmentState | null = null;
   if (!a.expect) {
-    index.segments.set(a.ref, {
-      topic: a.topic,
-      name: a.name,
-      ref: a.ref,
-      head: a.head,
-      messages: a.messages,
-    });
+    next = { topic: a.topic, name: a.name, ref: a.ref, head: a.head, messages: a.messages };
   } else if (prev?.head === a.expect) {
-    index.segments.set(a.ref, { ...prev, head: a.head, messages: [...prev.messages, ...a.messages] });
+    next = { ...prev, head: a.head, messages: [...prev.messages, ...a.messages] };
+  }
+  if (next) {
+    if (opts.merkle && (next.merkle || !a.expect)) segmentMerklePeaks(next);
+    index.segments.set(a.ref, next);
   } else {
     index.segments.delete(a.ref);
     index.listedAtSummary = undefined; // The index no longer knows this segment: list again before trusting it.
@@ -156,7 +165,7 @@ export function summarizeSegment(seg: SegmentState, kind: SummaryKind, now: Date
     bytes: last.bytes,
     first_ts: first.seconds,
     last_ts: last.seconds,
-    merkle_root: merkleRoot(seg.messages.map((m) => m.cid)),
+    merkle_root: segmentMerkleRoot(seg),
     at: now.toISOString(),
   };
 }
@@ -356,7 +365,7 @@ export async function publish(
       pending = pending.slice(taken);
       const append: SegmentAppend = { topic, name, ref, expect, head: parent!, messages: metas };
       result.appends.push(append);
-      applyAppend(topicIndex, append);
+      applyAppend(topicIndex, append, { merkle: true });
       continue;
     }
     if (++failures >= retry.attempts) throw conflict(ref, retry.attempts);

@@ -9,6 +9,8 @@ import { type Oid, parseCommit, parseTree } from '../git-object.js';
 import { EVENT_BLOB_NAME } from '../journal.js';
 import type { ObjectStore } from '../object-store.js';
 import type { RefStore } from '../ref-store.js';
+import { parseEventCid } from '../event-cid.js';
+import { appendMerkleLeaves, EMPTY_MERKLE_PEAKS, type MerklePeaks, merklePeaksRoot } from './merkle.js';
 import { type MessageMeta, parseMessageCommit } from './message.js';
 import { parseSegmentRef, segmentPrefix, summaryRef } from './names.js';
 import { parseSummary, SUMMARY_FILE, type SegmentSummary } from './records.js';
@@ -45,6 +47,24 @@ export interface SegmentState {
   head: Oid;
   /** Oldest first. */
   messages: MessageMeta[];
+  /** Merkle peaks over a prefix of `messages` (a cache kept by {@link segmentMerkleRoot} and publishing). */
+  merkle?: MerklePeaks;
+}
+
+/** Extends the segment's cached Merkle peaks to all its messages (keeping them on `seg`); returns them. */
+export function segmentMerklePeaks(seg: SegmentState): MerklePeaks {
+  const done = seg.merkle ?? EMPTY_MERKLE_PEAKS;
+  if (done.count === seg.messages.length) return done;
+  seg.merkle = appendMerkleLeaves(
+    done,
+    seg.messages.slice(done.count).map((m) => parseEventCid(m.cid).bytes),
+  );
+  return seg.merkle;
+}
+
+/** The segment's Merkle root (hex), through its cached peaks. */
+export function segmentMerkleRoot(seg: SegmentState): string {
+  return Buffer.from(merklePeaksRoot(segmentMerklePeaks(seg))).toString('hex');
 }
 
 /** How far an index's dedupe maps reach into one segment (segments in name order). */

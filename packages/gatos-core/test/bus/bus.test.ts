@@ -2,11 +2,14 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { describe, expect, it } from 'vitest';
 import {
   ack,
+  appendMerkleLeaves,
   applyOnce,
   createMemorySeenStore,
   createTopicIndex,
   encodeEnvelope,
   GatosError,
+  EMPTY_MERKLE_PEAKS,
+  merklePeaksRoot,
   merkleRootBytes,
   nextSegmentName,
   parseSegmentRef,
@@ -41,6 +44,31 @@ describe('bus formats', () => {
     );
     // A leaf can never pass for a node: swapping inputs changes the root.
     expect(hex(merkleRootBytes([Uint8Array.from(b), Uint8Array.from(a)]))).not.toBe(hex(ab));
+  });
+
+  it('Merkle peaks kept while appending give the root of the level walk, for every count and any chunking', () => {
+    const leaves = Array.from({ length: 300 }, (_, i) => Uint8Array.of(i & 0xff, i >> 8, 7));
+    // A fixed pseudo-random chunking (no Math.random: the test must be repeatable).
+    let seed = 12345;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    let acc = EMPTY_MERKLE_PEAKS;
+    expect(hex(merklePeaksRoot(acc))).toBe(hex(merkleRootBytes([])));
+    while (acc.count < leaves.length) {
+      const take = 1 + (next() % 9);
+      acc = appendMerkleLeaves(acc, leaves.slice(acc.count, acc.count + take));
+      expect(hex(merklePeaksRoot(acc)), `${acc.count} leaves`).toBe(
+        hex(merkleRootBytes(leaves.slice(0, acc.count))),
+      );
+      expect(acc.peaks).toHaveLength(acc.count.toString(2).replace(/0/g, '').length);
+    }
+    for (let n = 0; n <= 70; n++) {
+      expect(hex(merklePeaksRoot(appendMerkleLeaves(EMPTY_MERKLE_PEAKS, leaves.slice(0, n))))).toBe(
+        hex(merkleRootBytes(leaves.slice(0, n))),
+      );
+    }
   });
 
   it('segment names: UTC day, 6-digit sequence increasing within the day, reset on a new day', () => {
