@@ -36,6 +36,8 @@ export interface ObjectStoreOptions {
    * long-lived writer with a small `packThreshold`, which would otherwise leave a pack per batch.
    */
   consolidateAfter?: number;
+  /** Run those merges on a worker thread of their own (false), so they never hold up `put()`. */
+  consolidateOnThread?: boolean;
   /**
    * Write with synchronous file calls (false). For a thread that only writes, such as gatosd's writer thread:
    * it saves a thread-pool round trip per file step, but blocks the calling thread meanwhile. Background pack
@@ -89,6 +91,7 @@ class GitObjectStore implements ObjectStore {
             // A merge holds its inputs and output in memory; bigger packs stay as they are.
             maxPackBytes: Math.min(this.#maxPackBytes, MAX_MERGED_PACK_BYTES),
             fsync: this.#fsync,
+            thread: opts.consolidateOnThread ?? false,
           })
         : null;
   }
@@ -214,7 +217,7 @@ class GitObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     try {
-      await this.#consolidator?.settle();
+      await this.#consolidator?.close();
     } finally {
       await this.#reader.close();
     }

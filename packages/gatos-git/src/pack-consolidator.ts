@@ -14,15 +14,10 @@
  * repacked it) is skipped: whoever removed it kept its objects. Readers (git cat-file) that still have a removed
  * pack open keep reading it, and a miss makes git rescan the pack directory, where the merged pack already is.
  */
-import { readFile, unlink } from 'node:fs/promises';
-import { errCode } from './fs-util.js';
-import {
-  decodeEntries,
-  encodeEntries,
-  type PackEntry,
-  type WrittenPack,
-  writeEncodedPack,
-} from './pack-writer.js';
+import { Worker } from 'node:worker_threads';
+import { type MergeResult, mergePacks } from './pack-merge.js';
+import type { MergeJob } from './pack-merge-thread.js';
+import type { WrittenPack } from './pack-writer.js';
 
 /** Options of {@link PackConsolidator}. */
 export interface ConsolidatorOptions {
@@ -32,6 +27,11 @@ export interface ConsolidatorOptions {
   maxPackBytes: number;
   /** Fsync the merged pack before deleting its inputs (true unless the store runs without fsync). */
   fsync: boolean;
+  /**
+   * Merge on a worker thread of its own (false), so the merge's reads, hashing and writes (tens of ms for a
+   * large pack) never hold up the thread writing new packs.
+   */
+  thread?: boolean;
 }
 
 interface Tracked {
@@ -49,10 +49,22 @@ export class PackConsolidator {
   #running: Promise<void> | null = null;
   #failure: unknown = null;
   #merges = 0;
+  #worker: Worker | null = null;
 
   constructor(objectsDir: string, opts: ConsolidatorOptions) {
     this.#objectsDir = objectsDir;
     this.#opts = opts;
+    // Started now, so the first merge does not wait for the thread to boot (~50 ms) while packs pile up.
+    if (opts.thread) this.#startWorker();
+  }
+
+  #startWorker(): Worker {
+    if (!this.#worker) {
+      this.#worker = new Worker(new URL('./pack-merge-thread.js', import.meta.url));
+      // An idle merge thread must not keep the process alive; close() ends it after the last merge.
+      this.#worker.unref();
+    }
+    return this.#worker;
   }
 
   /** Packs this writer has on disk now (tracked ones). */
@@ -91,6 +103,16 @@ export class PackConsolidator {
     if (f) throw f;
   }
 
+  /** Waits for a running merge and stops the merge thread; rethrows a merge failure since the last settle. */
+  async close(): Promise<void> {
+    try {
+      await this.settle();
+    } finally {
+      await this.#worker?.terminate();
+      this.#worker = null;
+    }
+  }
+
   /** Merges everything tracked into as few packs as the size limit allows (tests, shutdown). */
   async mergeAll(): Promise<void> {
     await this.settle();
@@ -122,46 +144,43 @@ export class PackConsolidator {
     const from = this.#pickSuffix(all);
     const inputs = this.#packs.slice(from);
     if (inputs.length < 2) return;
-    const entries = new Map<string, PackEntry>();
-    const read: Tracked[] = [];
-    for (const t of inputs) {
-      let pack: Buffer;
-      let idx: Buffer;
-      try {
-        [pack, idx] = await Promise.all([readFile(t.pack.packPath), readFile(t.pack.idxPath)]);
-      } catch (e) {
-        if (errCode(e) !== 'ENOENT') throw e;
-        continue; // Removed by someone else (git gc): its objects are wherever they put them.
-      }
-      for (const e of decodeEntries(pack, idx)) entries.set(e.oid, e);
-      read.push(t);
-    }
-    const gone = inputs.filter((t) => !read.includes(t));
-    let merged: Tracked | null = null;
-    if (read.length >= 2) {
-      const enc = encodeEntries([...entries.values()]);
-      const pack = await writeEncodedPack(this.#objectsDir, enc, entries.size, { fsync: this.#opts.fsync });
-      merged = { pack, bytes: pack.bytes };
-      for (const t of read) {
-        if (t.pack.checksum === pack.checksum) continue;
-        // The index first: git stops seeing the pack before its data goes.
-        await unlinkIfThere(t.pack.idxPath);
-        await unlinkIfThere(t.pack.packPath);
-      }
+    const { merged, read } = await this.#run(inputs.map((t) => t.pack));
+    const wasRead = new Set(read);
+    // Inputs that were gone are forgotten; read ones are forgotten once merged (else they stay, to be retried).
+    const drop = new Set(inputs.filter((t) => !wasRead.has(t.pack.checksum) || merged !== null));
+    const next = this.#packs.filter((t) => !drop.has(t));
+    // New packs may have been added meanwhile; they stay after the merged one.
+    if (merged) {
+      next.splice(from, 0, { pack: merged, bytes: merged.bytes });
       this.#merges++;
     }
-    // New packs may have been added meanwhile; they stay after the merged one.
-    const keep = read.length >= 2 ? new Set([...read, ...gone]) : new Set(gone);
-    const next = this.#packs.filter((t) => !keep.has(t));
-    if (merged) next.splice(from, 0, merged);
     this.#packs = next;
   }
-}
 
-async function unlinkIfThere(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (e) {
-    if (errCode(e) !== 'ENOENT') throw e;
+  #run(inputs: WrittenPack[]): Promise<MergeResult> {
+    const fsync = this.#opts.fsync;
+    if (!this.#opts.thread) return mergePacks(this.#objectsDir, inputs, fsync);
+    const worker = this.#startWorker();
+    return new Promise<MergeResult>((resolve, reject) => {
+      const done = (fn: () => void) => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        fn();
+      };
+      const onMessage = (
+        m: { ok: true; result: MergeResult } | { ok: false; message: string; code?: string },
+      ) =>
+        done(() => {
+          if (m.ok) resolve(m.result);
+          else reject(Object.assign(new Error(m.message), { code: m.code }));
+        });
+      const onError = (e: Error) => done(() => reject(e));
+      const onExit = (code: number) => done(() => reject(new Error(`pack merge thread exited ${code}`)));
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.postMessage({ objectsDir: this.#objectsDir, inputs, fsync } satisfies MergeJob);
+    });
   }
 }

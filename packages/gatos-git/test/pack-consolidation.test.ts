@@ -72,44 +72,57 @@ describe('pack entries', () => {
 });
 
 describe('consolidation', () => {
-  it('keeps the pack count logarithmic; every object stays readable by git and the store; fsck clean', async () => {
-    const { dir, repo } = await repoFixture();
-    const store = createObjectStore(repo, { packThreshold: 1, consolidateAfter: 4 });
-    const refs = createRefStore(repo);
-    await store.put([EMPTY_TREE]);
-    const written: string[] = [];
-    let head: string | null = null;
-    let most = 0;
-    for (let i = 0; i < 120; i++) {
-      const chain = commitChain(3, head, i * 3);
-      await store.put(chain);
-      const next = chain.at(-1)!.oid;
-      expect(await refs.cas({ ref: 'refs/heads/main', expect: head, next })).toBe(true);
-      head = next;
-      written.push(...chain.map((c) => c.oid));
-      most = Math.max(most, packsIn(repo).length);
-      // The store's own long-lived cat-file keeps answering while packs are merged under it.
-      if (i % 10 === 9) {
-        const got = await store.get(written.slice(-40));
-        expect(got.map((o) => o.oid)).toEqual(written.slice(-40));
+  // On a merge thread the store comes from `dist/`: the thread runs the compiled merge code.
+  it.each([
+    ['inline', false],
+    ['on a merge thread', true],
+  ])(
+    'keeps the pack count logarithmic; every object stays readable by git and the store; fsck clean (%s)',
+    async (_, thread) => {
+      const { dir, repo } = await repoFixture();
+      if (thread) requireDist();
+      const create = thread
+        ? ((await import('../dist/index.js')) as { createObjectStore: typeof createObjectStore })
+            .createObjectStore
+        : createObjectStore;
+      const store = create(repo, { packThreshold: 1, consolidateAfter: 4, consolidateOnThread: thread });
+      const refs = createRefStore(repo);
+      await store.put([EMPTY_TREE]);
+      const written: string[] = [];
+      let head: string | null = null;
+      let most = 0;
+      for (let i = 0; i < 120; i++) {
+        const chain = commitChain(3, head, i * 3);
+        await store.put(chain);
+        const next = chain.at(-1)!.oid;
+        expect(await refs.cas({ ref: 'refs/heads/main', expect: head, next })).toBe(true);
+        head = next;
+        written.push(...chain.map((c) => c.oid));
+        most = Math.max(most, packsIn(repo).length);
+        // The store's own long-lived cat-file keeps answering while packs are merged under it.
+        if (i % 10 === 9) {
+          const got = await store.get(written.slice(-40));
+          expect(got.map((o) => o.oid)).toEqual(written.slice(-40));
+        }
       }
-    }
-    await store.close();
-    const packs = packsIn(repo).length;
-    // 121 packs written; geometric merging leaves a handful (at most `after` fresh ones plus log2(n) merged).
-    expect(packs).toBeLessThanOrEqual(4 + 8);
-    expect(most).toBeLessThanOrEqual(4 + 8 + 1);
-    expect(tempsIn(repo)).toEqual([]);
-    expect(missingForGit(dir, written)).toEqual([]);
-    expect(git(dir, 'rev-list', '--count', 'refs/heads/main')).toBe('360');
-    expectFsckClean(dir);
-    const fresh = createObjectStore(repo);
-    try {
-      expect((await fresh.chain(head!)).length).toBe(360);
-    } finally {
-      await fresh.close();
-    }
-  });
+      await store.close();
+      const packs = packsIn(repo).length;
+      // 121 packs written; geometric merging leaves a handful (at most `after` fresh ones plus log2(n) merged).
+      expect(packs).toBeLessThanOrEqual(4 + 8);
+      // A merge thread does not slow the writer down, so packs pile up while a merge runs; the pile stays bounded.
+      expect(most).toBeLessThanOrEqual(thread ? 40 : 4 + 8 + 1);
+      expect(tempsIn(repo)).toEqual([]);
+      expect(missingForGit(dir, written)).toEqual([]);
+      expect(git(dir, 'rev-list', '--count', 'refs/heads/main')).toBe('360');
+      expectFsckClean(dir);
+      const fresh = createObjectStore(repo);
+      try {
+        expect((await fresh.chain(head!)).length).toBe(360);
+      } finally {
+        await fresh.close();
+      }
+    },
+  );
 
   it('loses nothing while `git repack -d --geometric=2` and `git gc` run concurrently', async () => {
     const { dir, repo } = await repoFixture();
@@ -156,8 +169,13 @@ describe('consolidation', () => {
     const { dir, repo } = await repoFixture();
     // Kill delays after the 20th acknowledged batch; with a merge every 2 packs, kills land inside merges too.
     let temps = 0;
-    for (const delay of [53, 12, 27]) {
-      const child = spawn(process.execPath, [fixture('pack-writer-loop.mjs'), dir], {
+    // Inline merges, then as gatosd writes: merges on their own thread, synchronous file I/O.
+    for (const [delay, mode] of [
+      [53, 'inline'],
+      [12, 'thread'],
+      [27, 'thread'],
+    ] as const) {
+      const child = spawn(process.execPath, [fixture('pack-writer-loop.mjs'), dir, mode], {
         env: childEnv(),
         stdio: ['ignore', 'pipe', 'inherit'],
       });

@@ -35,6 +35,7 @@ async function open(): Promise<{ objects: ObjectStore; refs: RefStore; signer: E
   const objects = createObjectStore(repo, {
     packThreshold: init.packThreshold,
     consolidateAfter: init.consolidateAfter,
+    consolidateOnThread: true,
     syncIo: true,
   });
   const refs = createRefStore(repo, { syncIo: true });
