@@ -149,7 +149,8 @@ export async function loadTopic(
 ): Promise<TopicState> {
   // Read before listing: a rotation or prune that lands between the two then shows as a changed summary later.
   const summary = index ? await stores.refs.read(summaryRef(topic)) : undefined;
-  if (index?.dedupe && opts.trustIndex && summary === index.listedAtSummary) {
+  // A topic with no known segment is always listed: its first segment is created without a summary record.
+  if (index?.dedupe && opts.trustIndex && index.segments.size > 0 && summary === index.listedAtSummary) {
     const segments = [...index.segments.values()].sort(byName);
     const dedupe = updateDedupe(index.dedupe, segments);
     index.dedupe = dedupe;
