@@ -175,8 +175,14 @@ export class PackConsolidator {
           if (m.ok) resolve(m.result);
           else reject(Object.assign(new Error(m.message), { code: m.code }));
         });
-      const onError = (e: Error) => done(() => reject(e));
-      const onExit = (code: number) => done(() => reject(new Error(`pack merge thread exited ${code}`)));
+      // A dead thread is replaced by the next merge, which would otherwise wait for it forever.
+      const died = (e: Error) =>
+        done(() => {
+          if (this.#worker === worker) this.#worker = null;
+          reject(e);
+        });
+      const onError = (e: Error) => died(e);
+      const onExit = (code: number) => died(new Error(`pack merge thread exited ${code}`));
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobObject, type GitObject } from '@gatos/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -123,6 +123,25 @@ describe('consolidation', () => {
       }
     },
   );
+
+  it('a merge that fails on the merge thread is reported by close(), with its reason', async () => {
+    const { repo } = await repoFixture();
+    requireDist();
+    const { createObjectStore: create } = (await import('../dist/index.js')) as {
+      createObjectStore: typeof createObjectStore;
+    };
+    const store = create(repo, { packThreshold: 1, consolidateAfter: 2, consolidateOnThread: true });
+    await store.put([blobObject('first\n')]);
+    // Damage the first pack so the merge cannot decode it.
+    const [idx] = packsIn(repo);
+    const pack = join(repo.objectsDir, 'pack', idx!.replace(/\.idx$/, '.pack'));
+    chmodSync(pack, 0o644);
+    writeFileSync(pack, 'not a pack');
+    await store.put([blobObject('second\n')]);
+    await expect(store.close()).rejects.toThrow(/unexpected pack layout/);
+    // Nothing was deleted: both packs are still there.
+    expect(packsIn(repo)).toHaveLength(2);
+  });
 
   it('loses nothing while `git repack -d --geometric=2` and `git gc` run concurrently', async () => {
     const { dir, repo } = await repoFixture();
