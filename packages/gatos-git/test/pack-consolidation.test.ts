@@ -48,6 +48,13 @@ function missingForGit(dir: string, oids: readonly string[]): string[] {
   return out.split('\n').filter((l) => l.endsWith(' missing'));
 }
 
+/** `createObjectStore` from `dist/`: a merge thread runs the compiled merge code. */
+async function builtCreateObjectStore(): Promise<typeof createObjectStore> {
+  requireDist();
+  return ((await import('../dist/index.js')) as { createObjectStore: typeof createObjectStore })
+    .createObjectStore;
+}
+
 describe('pack entries', () => {
   it('re-encodes decoded entries to the very same bytes, and refuses packs with deltas', async () => {
     const objs: GitObject[] = Array.from({ length: 50 }, (_, i) => blobObject(`entry ${i}\n`.repeat(i + 1)));
@@ -80,11 +87,7 @@ describe('consolidation', () => {
     'keeps the pack count logarithmic; every object stays readable by git and the store; fsck clean (%s)',
     async (_, thread) => {
       const { dir, repo } = await repoFixture();
-      if (thread) requireDist();
-      const create = thread
-        ? ((await import('../dist/index.js')) as { createObjectStore: typeof createObjectStore })
-            .createObjectStore
-        : createObjectStore;
+      const create = thread ? await builtCreateObjectStore() : createObjectStore;
       const store = create(repo, { packThreshold: 1, consolidateAfter: 4, consolidateOnThread: thread });
       const refs = createRefStore(repo);
       await store.put([EMPTY_TREE]);
@@ -126,10 +129,7 @@ describe('consolidation', () => {
 
   it('a merge that fails on the merge thread is reported by close(), with its reason', async () => {
     const { repo } = await repoFixture();
-    requireDist();
-    const { createObjectStore: create } = (await import('../dist/index.js')) as {
-      createObjectStore: typeof createObjectStore;
-    };
+    const create = await builtCreateObjectStore();
     const store = create(repo, { packThreshold: 1, consolidateAfter: 2, consolidateOnThread: true });
     await store.put([blobObject('first\n')]);
     // Damage the first pack so the merge cannot decode it.
