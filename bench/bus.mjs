@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NO_POLICY_ROOT, createEnvelope, createTopicIndex, createUlidFactory, publish } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
-import { daemonSigner } from '../packages/gatosd/dist/daemon/identity.js';
+import { resolveIdentity } from '../packages/gatosd/dist/identity/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -81,7 +81,7 @@ if (FULL) {
   const r = await openRepository({ cwd: repo });
   const objects = createObjectStore(r);
   const refs = createRefStore(r);
-  const signer = await daemonSigner('service:gatosd', env, objects, refs);
+  const signer = (await resolveIdentity({ actor: 'service:gatosd', env, objects, refs })).events;
   const next = createUlidFactory(Date.now, (k) => crypto.getRandomValues(new Uint8Array(k)));
   const env1 = (i, tag) =>
     createEnvelope({

@@ -19,7 +19,7 @@ import {
 } from '@gatos/core';
 import { benchActor } from './bench-journal.mjs';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
-import { installHook } from '../packages/gatosd/dist/index.js';
+import { installHook } from '../packages/gatosd/dist/gate/index.js';
 
 const args = process.argv.slice(2);
 const ROUNDS = Number(args[args.indexOf('--rounds') + 1] || 0) || 5;

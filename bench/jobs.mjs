@@ -19,13 +19,14 @@ import {
   submitJob,
   trustedKeyEntry,
 } from '@gatos/core';
-import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import {
+  createObjectStore,
+  createRefStore,
   createRemoteRefStore,
-  currentRuntime,
   fetchJobs,
-  runProgram,
-} from '../packages/gatosd/dist/index.js';
+  openRepository,
+} from '@gatos/git';
+import { currentRuntime, runProgram } from '../packages/gatosd/dist/jobs/index.js';
 
 const { values } = parseArgs({
   options: {

@@ -23,13 +23,22 @@ const cases = [
   { name: 'node -e 0 (limit)', argv: ['-e', '0'] },
   { name: 'git gatos help', argv: [CLI, 'help'] },
   { name: 'git gatos event append --help', argv: [CLI, 'event', 'append', '--help'] },
-  { name: 'git gatos event append (fails: no key)', argv: [CLI, 'event', 'append', '--ns', 'x', '--actor', 'user:a', '--type', 't.x', '--payload', '{}'], cwd: repo },
+  {
+    name: 'git gatos event append (fails: no key)',
+    argv: [CLI, 'event', 'append', '--ns', 'x', '--actor', 'user:a', '--type', 't.x', '--payload', '{}'],
+    cwd: repo,
+  },
   { name: 'pre-receive hook (empty push)', argv: [HOOK], cwd: repo, input: '' },
 ];
 
 function once(c) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, c.argv, { cwd: c.cwd ?? dir, env, input: c.input ?? '', encoding: 'utf8' });
+  const r = spawnSync(process.execPath, c.argv, {
+    cwd: c.cwd ?? dir,
+    env,
+    input: c.input ?? '',
+    encoding: 'utf8',
+  });
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, stderr: r.stderr };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -47,5 +56,6 @@ rmSync(dir, { recursive: true, force: true });
 if (asJson) console.log(JSON.stringify({ runs, results: out }, null, 2));
 else {
   console.log(`start-up, median of ${runs} runs (ms), ratio to \`node -e 0\``);
-  for (const o of out) console.log(`${o.name.padEnd(44)} ${String(o.median_ms).padStart(7)}  ${o.ratio_to_node}x`);
+  for (const o of out)
+    console.log(`${o.name.padEnd(44)} ${String(o.median_ms).padStart(7)}  ${o.ratio_to_node}x`);
 }

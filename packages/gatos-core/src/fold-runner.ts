@@ -6,11 +6,13 @@
  * A checkpoint's state is therefore a pure function of its parent checkpoint and the journal heads it names, so any
  * machine that fetched the same refs computes the same state root, proof bytes and commit id.
  */
+import { type RetryOptions, casDone, casRetry, casWrite } from './chain/cas-retry.js';
 import type { DsseSigner } from './dsse.js';
 import { GatosError } from './errors.js';
 import { type Oid, parseCommit, parseTree } from './git-object.js';
 import type { JsonValue } from './in-toto.js';
-import { type JournalEvent, listJournals, readJournal } from './journal.js';
+import type { JournalEvent } from './chain/event-commit.js';
+import { listJournals, readJournal } from './journal.js';
 import { mergeJournals } from './namespace-order.js';
 import type { ObjectStore } from './object-store.js';
 import {
@@ -154,6 +156,7 @@ export interface FoldNamespaceOptions {
   dryRun?: boolean;
   /** Ignore earlier checkpoints: fold the whole history from {@link INITIAL_STATE} into a root checkpoint. */
   fromScratch?: boolean;
+  retry?: Partial<RetryOptions>;
 }
 
 /** What {@link foldNamespace} did. */
@@ -175,7 +178,8 @@ export interface FoldOutcome {
 export async function foldNamespace(opts: FoldNamespaceOptions): Promise<FoldOutcome> {
   const { objects, refs, ns } = opts;
   const ref = stateRef(ns);
-  for (let attempt = 0; attempt < 16; attempt++) {
+  const message = `${ref} kept moving while folding; try again`;
+  return casRetry<FoldOutcome>({ objects, refs, ref, retry: opts.retry, message }, async () => {
     const headOid = await refs.read(ref);
     const prevOid = opts.fromScratch ? null : headOid;
     const prev = prevOid ? await readCheckpoint(objects, prevOid) : null;
@@ -201,14 +205,14 @@ export async function foldNamespace(opts: FoldNamespaceOptions): Promise<FoldOut
       prev.policyRoot === policyRoot &&
       prev.engine === opts.engine
     ) {
-      return {
+      return casDone({
         ref,
         advanced: false,
         checkpoint: prevOid!,
         stateRoot: prev.stateRoot,
         folded: 0,
         fuelUsed: 0,
-      };
+      });
     }
     const fold = await opts.loadFold(source);
     let folded: { state: JsonValue; fuelUsed: number };
@@ -232,18 +236,16 @@ export async function foldNamespace(opts: FoldNamespaceOptions): Promise<FoldOut
     });
     const envelope = signProofOfFold(statement, opts.signer);
     const result = checkpointCommit({ envelope, state: folded.state, stateBytes: bytes, foldSource: source });
-    if (!opts.dryRun) await objects.put(result.objects);
-    if (opts.dryRun || (await refs.cas({ ref, expect: headOid, next: result.commit.oid }))) {
-      return {
-        ref,
-        advanced: !opts.dryRun,
-        checkpoint: result.commit.oid,
-        stateRoot: statement.predicate.state_root,
-        folded: events.length,
-        fuelUsed: folded.fuelUsed,
-        result,
-      };
-    }
-  }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `${ref} kept moving while folding; try again`);
+    const outcome: FoldOutcome = {
+      ref,
+      advanced: !opts.dryRun,
+      checkpoint: result.commit.oid,
+      stateRoot: statement.predicate.state_root,
+      folded: events.length,
+      fuelUsed: folded.fuelUsed,
+      result,
+    };
+    if (opts.dryRun) return casDone(outcome);
+    return casWrite(result.objects, { ref, expect: headOid, next: result.commit.oid }, outcome);
+  });
 }

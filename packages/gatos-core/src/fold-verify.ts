@@ -6,7 +6,7 @@
 import { GatosError, isGatosError } from './errors.js';
 import type { Oid } from './git-object.js';
 import type { JsonValue } from './in-toto.js';
-import type { JournalEvent } from './journal.js';
+import type { JournalEvent } from './chain/event-commit.js';
 import { checkEvent } from './journal-verify.js';
 import type { ObjectStore } from './object-store.js';
 import { type Checkpoint, verifyProofOfFold } from './proof-of-fold.js';

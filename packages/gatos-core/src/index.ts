@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './git-object.js';
 export type * from './object-store.js';
 export type * from './ref-store.js';
+export * from './memory-stores.js';
 export * from './ref-layout.js';
 export * from './repo-config.js';
 export * from './canonical.js';
@@ -15,7 +16,11 @@ export * from './ed25519.js';
 export * from './event-signature.js';
 export * from './tree-files.js';
 export * from './trust-registry.js';
+export * from './chain/cas-retry.js';
+export * from './chain/event-commit.js';
+export * from './chain/signed-chain.js';
 export * from './journal.js';
+export * from './audit/deny-audit.js';
 export * from './journal-verify.js';
 export * from './journal-cursor.js';
 export * from './namespace-order.js';
@@ -26,6 +31,7 @@ export * from './state-root.js';
 export * from './proof-of-fold.js';
 export * from './fold/echolua.js';
 export * from './fold/echolua-identity.js';
+export * from './fold/fold-engine.js';
 export {
   FORBIDDEN_GLOBALS,
   FORBIDDEN_MEMBERS,

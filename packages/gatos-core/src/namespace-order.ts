@@ -4,7 +4,7 @@
  * with the smallest (timestamp, actor, ULID). A pure function of the journals, so every machine that fetched the
  * same heads sees the same order.
  */
-import type { JournalEvent } from './journal.js';
+import type { JournalEvent } from './chain/event-commit.js';
 
 /**
  * Compares two events by (ts, actor, ulid); actors are unique per journal, so it is total. Timestamps have one

@@ -3,6 +3,7 @@
  * as `keys/<kind>/<enc-name>/<enc-key-id>.json`. Every entry carries a proof of possession, and every key is
  * checked (canonical, not small order) before it is accepted, when written and again when read.
  */
+import { type RetryOptions, casDone, casRetry, casWrite } from './chain/cas-retry.js';
 import { GatosError } from './errors.js';
 import {
   type GitObject,
@@ -122,17 +123,21 @@ export function registerKeyCommit(
 }
 
 /** Adds a key with compare-and-swap, re-reading on a lost race; returns the registry after. */
-export async function registerKey(objects: ObjectStore, refs: RefStore, key: TrustedKey): Promise<TrustSet> {
-  for (let attempt = 0; attempt < 32; attempt++) {
-    const set = await readTrust(objects, refs);
-    if (set.byId.has(key.key_id)) return set;
-    const { commit, objects: objs } = registerKeyCommit(set, key);
-    await objects.put(objs);
-    if (await refs.cas({ ref: TRUST_KEYS_REF, expect: set.head, next: commit.oid }))
-      return readTrust(objects, refs);
-  }
-  throw new GatosError(
-    'GATOS_E_REF_CONFLICT',
-    `could not register ${key.key_id}: ${TRUST_KEYS_REF} keeps moving`,
+export async function registerKey(
+  objects: ObjectStore,
+  refs: RefStore,
+  key: TrustedKey,
+  retry?: Partial<RetryOptions>,
+): Promise<TrustSet> {
+  const message = `could not register ${key.key_id}: ${TRUST_KEYS_REF} keeps moving`;
+  const set = await casRetry<TrustSet | null>(
+    { objects, refs, ref: TRUST_KEYS_REF, retry, message },
+    async () => {
+      const set = await readTrust(objects, refs);
+      if (set.byId.has(key.key_id)) return casDone(set);
+      const { commit, objects: objs } = registerKeyCommit(set, key);
+      return casWrite(objs, { ref: TRUST_KEYS_REF, expect: set.head, next: commit.oid }, null);
+    },
   );
+  return set ?? readTrust(objects, refs);
 }

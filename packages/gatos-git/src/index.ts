@@ -19,3 +19,5 @@ export {
   encodePack,
   type PackEntry,
 } from './pack-writer.js';
+export * from './remote.js';
+export * from './remote-ref-store.js';

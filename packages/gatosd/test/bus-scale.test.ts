@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createEnvelope, createTopicIndex, createUlidFactory, NO_POLICY_ROOT, publish } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { gatosAsync } from '../../git-gatos/test/helpers.js';
-import { daemonSigner } from '../src/daemon/identity.js';
+import { resolveIdentity } from '../src/identity/index.js';
 import { busRepo } from './bus-cli-helpers.js';
 
 const TOPICS = ['orders', 'payments', 'audit', 'telemetry'];
@@ -24,7 +24,7 @@ describe('bus at 100k messages (slow)', () => {
     const refs = createRefStore(r);
     try {
       const before = (await refs.list('refs/gatos/')).length;
-      const signer = await daemonSigner('user:alice', env, objects, refs);
+      const signer = (await resolveIdentity({ actor: 'user:alice', env, objects, refs })).events;
       let seq = 0;
       // Deterministic ULIDs: a fixed clock and a counter for the random part.
       const ulid = createUlidFactory(

@@ -1,5 +1,4 @@
 /** The DENY chain on its own: concurrent appends from independent stores, and detection of a broken link. */
-import { ZERO_OID } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { describe, expect, it } from 'vitest';
 import { git, tmp } from '../../git-gatos/test/helpers.js';
@@ -9,10 +8,11 @@ import {
   denyCommit,
   type DenyDraft,
   findDenyRecord,
-  parsePushLines,
   readDenyLog,
   refKind,
-} from '../src/index.js';
+  ZERO_OID,
+} from '@gatos/core';
+import { parsePushLines } from '../src/gate/index.js';
 
 const draft = (i: number): DenyDraft => ({
   id: `01M8000000000000000000${String(i).padStart(4, '0')}`,

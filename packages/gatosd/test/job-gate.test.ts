@@ -38,7 +38,7 @@ import {
 import { createObjectStore, createRefStore, openRepository, runGit } from '@gatos/git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk, gatos, git, tmp } from '../../git-gatos/test/helpers.js';
-import { decidePush } from '../src/push-gate.js';
+import { decidePush } from '../src/gate/push-gate.js';
 
 const DENY_REF = 'refs/gatos/audit/policy/deny';
 const LEASE_MS = 600_000;

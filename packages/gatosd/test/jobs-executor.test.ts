@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isGatosError } from '@gatos/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type JobLimits, materialize, type RunProgramOptions, runProgram } from '../src/index.js';
+import { type JobLimits, materialize, type RunProgramOptions, runProgram } from '../src/jobs/index.js';
 
 const dirs: string[] = [];
 afterAll(() => {

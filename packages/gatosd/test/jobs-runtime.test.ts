@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { isGatosError } from '@gatos/core';
 import { describe, expect, it } from 'vitest';
-import { WASM_RUNNER_SOURCE, WASM_RUNTIME_DOMAIN, checkRuntime, currentRuntime } from '../src/index.js';
+import { WASM_RUNNER_SOURCE, WASM_RUNTIME_DOMAIN, checkRuntime, currentRuntime } from '../src/jobs/index.js';
 
 const isRuntimeError = (re: RegExp) => (e: unknown) =>
   isGatosError(e, 'GATOS_E_JOB_RUNTIME') && re.test(`${e.message} ${e.hint ?? ''}`);

@@ -10,7 +10,7 @@ import { appendEvents, journalRef, keyId, keyPairFromSeed, readTrust, signEvent 
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk, gatos, git, tmp } from '../../git-gatos/test/helpers.js';
-import { type GitHttpServer, parseCgiHead, startGitHttpServer } from '../src/http-git-server.js';
+import { type GitHttpServer, parseCgiHead, startGitHttpServer } from './support/http-git-server.js';
 
 const DENY_REF = 'refs/gatos/audit/policy/deny';
 const ALICE = journalRef('lab', 'user:alice');

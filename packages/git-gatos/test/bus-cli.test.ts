@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import * as core from '@gatos/core';
 import * as gitlib from '@gatos/git';
 import { describe, expect, it } from 'vitest';
-import { listKeyFiles } from '../src/key-file.js';
-import { signerFor } from '../src/signer.js';
+import { listKeyFiles } from '@gatos/gatosd/identity';
+import { signerFor } from '@gatos/gatosd/identity';
 import { expectOk, gatos, git, setup, snapshot, tmp } from './helpers.js';
 
 const T0 = '2026-01-10T12:00:00.000Z';

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '@gatos/core';
-import { currentRuntime } from '@gatos/gatosd';
+import { currentRuntime } from '@gatos/gatosd/jobs';
 import * as gitlib from '@gatos/git';
 import { describe, expect, it } from 'vitest';
-import { listKeyFiles } from '../src/key-file.js';
+import { listKeyFiles } from '@gatos/gatosd/identity';
 import { type CliRun, expectOk, gatos, gatosAsync, git, setup, tmp } from './helpers.js';
 
 /** A repository with alice's key (env) and bob's key (bobEnv, his own key home), both registered. */

@@ -16,7 +16,7 @@ import {
   submitJob,
   verifyJob,
 } from '@gatos/core';
-import { currentRuntime } from '@gatos/gatosd';
+import { currentRuntime } from '@gatos/gatosd/jobs';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { describe, expect, it } from 'vitest';
 import { BIN, BIN_DIR, expectOk, gatos, git, repoWithHome, tmp } from './helpers.js';

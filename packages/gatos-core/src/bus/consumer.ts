@@ -6,10 +6,9 @@
 import { GatosError } from '../errors.js';
 import type { EventEnvelope } from '../event-envelope.js';
 import { type Oid, parseCommit } from '../git-object.js';
-import type { RetryOptions } from '../journal.js';
+import { type RetryOptions, casDone, casRetry, casWrite } from '../chain/cas-retry.js';
 import type { MessageMeta } from './message.js';
-import { ackRef, assertGroup } from './names.js';
-import { retryOptions } from './publish.js';
+import { ackRef, assertGroup } from '../ref-layout.js';
 import { type ConsumerPosition, parsePosition, POSITION_FILE, positionCommitObjects } from './records.js';
 import { type BusStores, loadEnvelopes, loadTopic, type TopicIndex } from './topic.js';
 import { parseTree } from '../git-object.js';
@@ -134,29 +133,27 @@ export async function ack(
       },
     );
   }
-  const retry = retryOptions(opts.retry);
-  for (let attempt = 0; attempt < retry.attempts; attempt++) {
-    const { head, position } = await readPosition(stores, topic, group);
-    if (head && position && position.offset >= found.m.offset)
-      return { moved: false, position, commit: head };
-    const next: ConsumerPosition = {
-      version: 1,
-      topic,
-      group,
-      segment: found.segment,
-      commit: found.m.commit,
-      offset: found.m.offset,
-      at: now.toISOString(),
-    };
-    const objs = positionCommitObjects(next, now);
-    await stores.objects.put(objs);
-    if (await stores.refs.cas({ ref, expect: head, next: objs[2]!.oid })) {
-      return { moved: true, position: next, commit: objs[2]!.oid };
-    }
-    const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.min(attempt, 16));
-    await retry.sleep(cap * (0.5 + retry.random() / 2));
-  }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `gave up moving ${ref}`, { data: { ref } });
+  type Acked = { moved: boolean; position: ConsumerPosition; commit: Oid };
+  return casRetry<Acked>(
+    { ...stores, ref, retry: opts.retry, message: `gave up moving ${ref}` },
+    async () => {
+      const { head, position } = await readPosition(stores, topic, group);
+      if (head && position && position.offset >= found.m.offset)
+        return casDone({ moved: false, position, commit: head });
+      const next: ConsumerPosition = {
+        version: 1,
+        topic,
+        group,
+        segment: found.segment,
+        commit: found.m.commit,
+        offset: found.m.offset,
+        at: now.toISOString(),
+      };
+      const objs = positionCommitObjects(next, now);
+      const commit = objs[2]!.oid;
+      return casWrite(objs, { ref, expect: head, next: commit }, { moved: true, position: next, commit });
+    },
+  );
 }
 
 /** What a consumer remembers about applied messages (a table in its own database, a file, memory). */

@@ -6,11 +6,17 @@ import { isGatosError } from '../errors.js';
 import { eventCid } from '../event-cid.js';
 import { parseSignature, verifyEventSignature } from '../event-signature.js';
 import { type Oid, ZERO_OID } from '../git-object.js';
-import type { RetryOptions } from '../journal.js';
+import type { RetryOptions } from '../chain/cas-retry.js';
 import type { TrustSet } from '../trust-registry.js';
 import { merkleRoot } from './merkle.js';
 import { contentHash, messageCommitObjects } from './message.js';
-import { MBUS_ACK_PREFIX, MBUS_PREFIX, MBUS_SUMMARY_PREFIX, parseSegmentRef, summaryRef } from './names.js';
+import {
+  MBUS_ACK_PREFIX,
+  MBUS_PREFIX,
+  MBUS_SUMMARY_PREFIX,
+  parseSegmentRef,
+  summaryRef,
+} from '../ref-layout.js';
 import { writeSummary } from './publish.js';
 import {
   type BusStores,

@@ -26,7 +26,7 @@ import {
   parseTrailers,
   treeObject,
 } from '../git-object.js';
-import { EVENT_BLOB_NAME, eventIdent } from '../journal.js';
+import { eventCommitObjects } from '../chain/event-commit.js';
 
 const CONTENT_DOMAIN = new TextEncoder().encode('GATOS-BUS-CONTENT-v1\0');
 
@@ -50,7 +50,12 @@ export interface MessagePosition {
   bytes: number;
 }
 
-/** The objects of one message commit. */
+/** The bus trailers of a message commit, after the event trailers. */
+export function messageTrailers(contentHash: string, p: MessagePosition): string {
+  return `Bus-Offset: ${p.offset}\nBus-Index: ${p.index}\nBus-Bytes: ${p.bytes}\nContent-Hash: ${contentHash}\n`;
+}
+
+/** The objects of one message commit: an event commit with the bus trailers. */
 export function messageCommitObjects(init: {
   envelope: EventEnvelope;
   bytes: Uint8Array;
@@ -61,21 +66,7 @@ export function messageCommitObjects(init: {
   contentHash: string;
   position: MessagePosition;
 }): { blob: GitObject; tree: GitObject; commit: GitObject } {
-  const blob = blobObject(init.bytes);
-  const tree = treeObject([{ mode: '100644', name: EVENT_BLOB_NAME, oid: blob.oid }]);
-  const ident = eventIdent(init.envelope);
-  const { envelope: e, position: p } = init;
-  const message =
-    `${e.type} ${e.ulid}\n\nEvent-CID: ${init.cid}\nKey-Id: ${init.keyId}\nSig: ${formatSignature(init.sig)}\n` +
-    `Bus-Offset: ${p.offset}\nBus-Index: ${p.index}\nBus-Bytes: ${p.bytes}\nContent-Hash: ${init.contentHash}\n`;
-  const commit = commitObject({
-    tree: tree.oid,
-    parents: init.parent ? [init.parent] : [],
-    author: ident,
-    committer: ident,
-    message,
-  });
-  return { blob, tree, commit };
+  return eventCommitObjects({ ...init, trailers: messageTrailers(init.contentHash, init.position) });
 }
 
 /** What a message commit says without reading its blob: enough for dedupe, rotation, offsets and reads. */

@@ -2,21 +2,16 @@
  * Publishing: messages go onto the topic's current segment by compare-and-swap, many messages per swap; the
  * segment rotates (its summary is written first) when it is full or the UTC day changed.
  */
+import { type RetryOptions, casDone, casRetry, casWrite } from '../chain/cas-retry.js';
+import type { EventSigner } from '../chain/event-commit.js';
+import { type PreparedEnvelope, prepareEnvelopes, signChain } from '../chain/signed-chain.js';
 import { GatosError } from '../errors.js';
-import { eventCid } from '../event-cid.js';
-import { type EventEnvelope, encodeEnvelope } from '../event-envelope.js';
-import { type GitObject, type Oid, ZERO_OID } from '../git-object.js';
-import type { EventSigner, RetryOptions } from '../journal.js';
-import { contentHash, type MessageMeta, messageCommitObjects } from './message.js';
+import type { EventEnvelope } from '../event-envelope.js';
 import { formatSignature } from '../event-signature.js';
-import {
-  assertTopic,
-  nextSegmentName,
-  parseSegmentName,
-  segmentDay,
-  segmentRef,
-  summaryRef,
-} from './names.js';
+import type { Oid } from '../git-object.js';
+import { contentHash, type MessageMeta, type MessagePosition, messageTrailers } from './message.js';
+import { nextSegmentName, segmentDay } from './names.js';
+import { assertTopic, parseSegmentName, segmentPrefix, segmentRef, summaryRef } from '../ref-layout.js';
 import { type SegmentSummary, type SummaryKind, summaryCommitObjects } from './records.js';
 import {
   type BusStores,
@@ -118,32 +113,11 @@ export function applyAppend(index: TopicIndex, a: SegmentAppend, opts: ApplyAppe
   }
 }
 
-interface Prepared {
-  envelope: EventEnvelope;
-  bytes: Uint8Array;
-  cid: ReturnType<typeof eventCid>;
-  cidString: string;
+interface Prepared extends PreparedEnvelope {
   hash: string;
 }
 
-const noSleep = async () => {};
-
-/** Resolved retry settings. */
-export function retryOptions(r?: Partial<RetryOptions>): RetryOptions {
-  return { attempts: 64, baseDelayMs: 2, maxDelayMs: 250, sleep: noSleep, random: () => 0.5, ...r };
-}
-
-async function backoff(retry: RetryOptions, attempt: number): Promise<void> {
-  const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.min(attempt, 16));
-  await retry.sleep(cap * (0.5 + retry.random() / 2));
-}
-
-function conflict(ref: string, attempts: number): GatosError {
-  return new GatosError('GATOS_E_REF_CONFLICT', `gave up updating ${ref} after ${attempts} lost races`, {
-    data: { ref },
-    hint: 'Other writers are updating the same topic very fast; retry.',
-  });
-}
+const CONFLICT_HINT = 'Other writers are updating the same topic very fast; retry.';
 
 /** The summary of a live segment (all its messages). */
 export function summarizeSegment(seg: SegmentState, kind: SummaryKind, now: Date): SegmentSummary {
@@ -179,12 +153,11 @@ export async function writeSummary(
   seg: SegmentState,
   kind: SummaryKind,
   now: Date,
-  retryIn?: Partial<RetryOptions>,
+  retry?: Partial<RetryOptions>,
 ): Promise<Oid> {
-  const retry = retryOptions(retryIn);
   const ref = summaryRef(seg.topic);
   const summary = summarizeSegment(seg, kind, now);
-  for (let attempt = 0; attempt < retry.attempts; attempt++) {
+  return casRetry({ ...stores, ref, retry, hint: CONFLICT_HINT }, async () => {
     const { head, entry } = await lastSummary(stores, seg.topic);
     if (
       entry &&
@@ -192,15 +165,11 @@ export async function writeSummary(
       entry.summary.segment === seg.name &&
       entry.summary.last_commit === seg.head
     ) {
-      return entry.commit;
+      return casDone(entry.commit);
     }
     const objs = summaryCommitObjects(summary, head, now);
-    await stores.objects.put(objs);
-    const commit = objs[2]!.oid;
-    if (await stores.refs.cas({ ref, expect: head, next: commit })) return commit;
-    await backoff(retry, attempt);
-  }
-  throw conflict(ref, retry.attempts);
+    return casWrite(objs, { ref, expect: head, next: objs[2]!.oid }, objs[2]!.oid);
+  });
 }
 
 /**
@@ -219,54 +188,57 @@ export async function publish(
     throw new GatosError('GATOS_E_USAGE', 'segment limits must be at least 1');
   }
   const dedupeContent = opts.dedupeContent ?? true;
-  const retry = retryOptions(opts.retry);
   // Without a caller's index, keep one for this call so later chunks do not re-read earlier segments.
   const topicIndex = opts.index ?? createTopicIndex(topic);
-  let pending: Prepared[] = envelopes.map((envelope) => {
-    if (envelope.actor !== signer.actor) {
-      throw new GatosError(
-        'GATOS_E_ENVELOPE_ACTOR',
-        `message actor ${envelope.actor} is not the signer ${signer.actor}`,
-        {
-          data: { actor: envelope.actor, signer: signer.actor },
-        },
-      );
-    }
-    const bytes = encodeEnvelope(
-      envelope,
-      opts.maxEnvelopeBytes === undefined ? {} : { maxBytes: opts.maxEnvelopeBytes },
-    );
-    const cid = eventCid(bytes);
-    return { envelope, bytes, cid, cidString: cid.toString(), hash: contentHash(envelope) };
-  });
+  let pending: Prepared[] = prepareEnvelopes(envelopes, signer, {
+    maxBytes: opts.maxEnvelopeBytes,
+    noun: 'message',
+  }).map((p) => ({ ...p, hash: contentHash(p.envelope) }));
   const result: PublishResult = { topic, published: [], duplicates: [], sealed: [], swaps: 0, appends: [] };
-  let failures = 0;
+  let lostRace = false;
   while (pending.length > 0) {
-    // The caller's index is kept current by this loop's own appends; after a lost swap, list again.
-    const state = await loadTopic(opts, topic, topicIndex, {
-      trustIndex: opts.index !== undefined && failures === 0,
-    });
-    // Dedupe against live segments and within the call (the live maps belong to the index: never copied, which
-    // would cost O(topic) per call).
-    const callUlids = new Set<string>();
-    const callHashes = new Set<string>();
-    const keep: Prepared[] = [];
-    for (const p of pending) {
-      const ulid = p.envelope.ulid;
-      if (state.ulids.has(ulid) || callUlids.has(ulid))
-        result.duplicates.push({ ulid, reason: 'ulid', offset: state.ulids.get(ulid) ?? null });
-      else if (dedupeContent && (state.hashes.has(p.hash) || callHashes.has(p.hash))) {
-        result.duplicates.push({ ulid, reason: 'content', offset: state.hashes.get(p.hash) ?? null });
-      } else {
-        keep.push(p);
-        callUlids.add(ulid);
-        callHashes.add(p.hash);
-      }
-    }
-    pending = keep;
-    if (pending.length === 0) break;
+    // One swap per round: plan a chunk onto the current segment; a lost race plans again on the new head.
+    const round = await casRetry(
+      { ...opts, ref: segmentPrefix(topic), retry: opts.retry, hint: CONFLICT_HINT },
+      async (attempt) => {
+        if (attempt > 0) lostRace = true;
+        // The caller's index is kept current by this loop's own appends; after a lost swap, list again.
+        const state = await loadTopic(opts, topic, topicIndex, {
+          trustIndex: opts.index !== undefined && !lostRace,
+        });
+        // Dedupe against live segments and within the call (the live maps belong to the index: never copied,
+        // which would cost O(topic) per call).
+        const callUlids = new Set<string>();
+        const callHashes = new Set<string>();
+        const keep: Prepared[] = [];
+        for (const p of pending) {
+          const ulid = p.envelope.ulid;
+          if (state.ulids.has(ulid) || callUlids.has(ulid))
+            result.duplicates.push({ ulid, reason: 'ulid', offset: state.ulids.get(ulid) ?? null });
+          else if (dedupeContent && (state.hashes.has(p.hash) || callHashes.has(p.hash))) {
+            result.duplicates.push({ ulid, reason: 'content', offset: state.hashes.get(p.hash) ?? null });
+          } else {
+            keep.push(p);
+            callUlids.add(ulid);
+            callHashes.add(p.hash);
+          }
+        }
+        pending = keep;
+        if (pending.length === 0) return casDone(null);
+        return planChunk(state.segments.at(-1) ?? null);
+      },
+    );
+    if (!round) break;
+    result.swaps++;
+    result.published.push(...round.out);
+    pending = pending.slice(round.out.length);
+    result.appends.push(round.append);
+    applyAppend(topicIndex, round.append, { merkle: true });
+  }
+  return result;
 
-    const cur = state.segments.at(-1) ?? null;
+  /** The chunk of `pending` that fits onto the current segment (or a new one), signed at its positions. */
+  async function planChunk(cur: SegmentState | null) {
     const last = cur?.messages.at(-1) ?? null;
     const firstBytes = pending[0]!.bytes.length;
     const rotate =
@@ -307,69 +279,48 @@ export async function publish(
       offset = base;
     }
     const ref = segmentRef(topic, name);
-    const expect = parent;
-    const written: GitObject[] = [];
-    const out: PublishedMessage[] = [];
-    const metas: MessageMeta[] = [];
-    let taken = 0;
+    // The messages that fit: at most the segment's count, and its bytes (the first message always fits).
+    const positions: MessagePosition[] = [];
     for (const p of pending) {
-      if (index >= config.max_messages_per_segment) break;
-      if (taken > 0 || index > 0) {
-        if (bytes + p.bytes.length > config.max_segment_bytes) break;
-      }
-      const sig = signer.sign({ ref, parent: parent ?? ZERO_OID, cid: p.cid });
+      const i = index + positions.length;
+      if (i >= config.max_messages_per_segment) break;
+      if (i > 0 && bytes + p.bytes.length > config.max_segment_bytes) break;
       bytes += p.bytes.length;
-      const objs = messageCommitObjects({
-        envelope: p.envelope,
-        bytes: p.bytes,
-        cid: p.cidString,
-        sig,
-        keyId: signer.keyId,
-        parent,
-        contentHash: p.hash,
-        position: { offset, index, bytes },
-      });
-      written.push(objs.blob, objs.tree, objs.commit);
+      positions.push({ offset: offset + positions.length, index: i, bytes });
+    }
+    const chunk = pending.slice(0, positions.length);
+    const signed = signChain(chunk, {
+      ref,
+      parent,
+      signer,
+      trailers: (p, i) => messageTrailers(p.hash, positions[i]!),
+    });
+    const out: PublishedMessage[] = [];
+    const metas: MessageMeta[] = signed.links.map((l, i) => {
+      const p = l.prepared;
       out.push({
         segment: name,
         ref,
-        commit: objs.commit.oid,
-        offset,
+        commit: l.commit.oid,
+        offset: positions[i]!.offset,
         ulid: p.envelope.ulid,
         cid: p.cidString,
       });
-      metas.push({
-        commit: objs.commit.oid,
-        parent,
-        tree: objs.tree.oid,
+      return {
+        commit: l.commit.oid,
+        parent: l.parent,
+        tree: l.tree.oid,
         type: p.envelope.type,
         ulid: p.envelope.ulid,
         cid: p.cidString,
         keyId: signer.keyId,
-        sig: formatSignature(sig),
-        offset,
-        index,
-        bytes,
+        sig: formatSignature(l.sig),
+        ...positions[i]!,
         contentHash: p.hash,
         seconds: Math.floor(Date.parse(p.envelope.ts) / 1000),
-      });
-      parent = objs.commit.oid;
-      index++;
-      offset++;
-      taken++;
-    }
-    await opts.objects.put(written);
-    if (await opts.refs.cas({ ref, expect, next: parent })) {
-      result.swaps++;
-      result.published.push(...out);
-      pending = pending.slice(taken);
-      const append: SegmentAppend = { topic, name, ref, expect, head: parent!, messages: metas };
-      result.appends.push(append);
-      applyAppend(topicIndex, append, { merkle: true });
-      continue;
-    }
-    if (++failures >= retry.attempts) throw conflict(ref, retry.attempts);
-    await backoff(retry, failures);
+      };
+    });
+    const append: SegmentAppend = { topic, name, ref, expect: parent, head: signed.head!, messages: metas };
+    return casWrite(signed.objects, { ref, expect: parent, next: signed.head }, { out, append });
   }
-  return result;
 }

@@ -15,7 +15,7 @@ import {
   isOid,
   treeObject,
 } from '../git-object.js';
-import { parseSegmentName, TOPIC_RE } from './names.js';
+import { parseSegmentName, TOPIC_RE } from '../ref-layout.js';
 
 /** File name of a summary record in its commit's tree. */
 export const SUMMARY_FILE = 'summary.json';

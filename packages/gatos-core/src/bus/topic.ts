@@ -6,13 +6,13 @@
 import { GatosError } from '../errors.js';
 import { decodeEnvelope, type EventEnvelope } from '../event-envelope.js';
 import { type Oid, parseCommit, parseTree } from '../git-object.js';
-import { EVENT_BLOB_NAME } from '../journal.js';
+import { EVENT_BLOB_NAME } from '../chain/event-commit.js';
 import type { ObjectStore } from '../object-store.js';
 import type { RefStore } from '../ref-store.js';
 import { parseEventCid } from '../event-cid.js';
 import { appendMerkleLeaves, EMPTY_MERKLE_PEAKS, type MerklePeaks, merklePeaksRoot } from './merkle.js';
 import { type MessageMeta, parseMessageCommit } from './message.js';
-import { parseSegmentRef, segmentPrefix, summaryRef } from './names.js';
+import { parseSegmentRef, segmentPrefix, summaryRef } from '../ref-layout.js';
 import { parseSummary, SUMMARY_FILE, type SegmentSummary } from './records.js';
 
 /** The stores the bus works on. */

@@ -5,28 +5,14 @@
  */
 import { GatosError } from '../errors.js';
 import type { Oid } from '../git-object.js';
-import type { JournalEvent } from '../journal.js';
+import type { JournalEvent } from '../chain/event-commit.js';
 import type { ObjectStore } from '../object-store.js';
 import { evaluatePolicy, type PolicyApproval, type PolicyDecision } from '../policy/policy-eval.js';
 import type { TrustSet } from '../trust-registry.js';
-import {
-  type ActivationRecord,
-  type ActivePolicy,
-  POLICY_ACTIVE_REF,
-  type PolicyBundle,
-  readBundle,
-} from './policy-bundle.js';
-import {
-  GOV_EVENT,
-  PROPOSAL_ID_RE,
-  approvalRef,
-  checkGovEvent,
-  grantRef,
-  keysByActor,
-  proposalRef,
-  readGovEvent,
-  registeredKey,
-} from './proposal.js';
+import { type ActivationRecord, type ActivePolicy, type PolicyBundle, readBundle } from './policy-bundle.js';
+import { POLICY_ACTIVE_REF } from '../ref-layout.js';
+import { checkGovEvent, GOV_EVENT, keysByActor, readGovEvent, registeredKey } from './proposal.js';
+import { approvalRef, grantRef, PROPOSAL_ID_RE, proposalRef } from '../ref-layout.js';
 
 /** The event type the governance rule of a policy is asked about. */
 export const ACTIVATE_EVENT_TYPE = 'policy.activate';

@@ -6,6 +6,8 @@
  * `active.json` naming the bundle it activates and the grant that authorised it; versions strictly increase.
  * Every commit here is derived from its content alone (fixed identity and date), so it can be rebuilt and compared.
  */
+import { POLICY_ACTIVE_REF } from '../ref-layout.js';
+import { POLICY_BUNDLES_PREFIX } from '../ref-layout.js';
 import { GatosError } from '../errors.js';
 import {
   blobObject,
@@ -25,10 +27,6 @@ import { compileRgs } from '../policy/rgs-parser.js';
 import type { RefStore } from '../ref-store.js';
 import { SYSTEM_IDENT } from '../repo-config.js';
 
-/** The chain of activations. */
-export const POLICY_ACTIVE_REF = 'refs/gatos/policies/active';
-/** Bundles live below this prefix, one ref per version. */
-export const POLICY_BUNDLES_PREFIX = 'refs/gatos/policies/bundles/';
 /** `bundle.json` format tag. */
 export const BUNDLE_FORMAT = 'gatos.policy-bundle/1';
 /** `active.json` format tag. */

@@ -3,25 +3,24 @@
  * each, in chains of their own refs. The commits are exactly journal event commits (`spec/journal.md`): the
  * signature binds each event to its ref and parent, so an approval copied to another proposal does not verify.
  */
-import { GatosError } from '../errors.js';
-import { type EventEnvelope, encodeEnvelope } from '../event-envelope.js';
-import { eventCid } from '../event-cid.js';
-import { verifyEventSignature } from '../event-signature.js';
-import { type GitObject, type Oid, ZERO_OID, parseCommit } from '../git-object.js';
+import { approvalsPrefix } from '../ref-layout.js';
+import { parseApprovalRef } from '../ref-layout.js';
+import { proposalRef } from '../ref-layout.js';
+import type { RetryOptions } from '../chain/cas-retry.js';
 import {
   type EventSigner,
   type JournalEvent,
-  eventCommitObjects,
   loadEventCommits,
   parseEventCommit,
-} from '../journal.js';
+} from '../chain/event-commit.js';
+import { appendSignedChain, checkChainEvent, readChain } from '../chain/signed-chain.js';
+import { GatosError } from '../errors.js';
+import type { EventEnvelope } from '../event-envelope.js';
+import { type Oid, parseCommit } from '../git-object.js';
 import type { ObjectStore } from '../object-store.js';
 import { actorFromRefPath, actorRefPath } from '../ref-layout.js';
 import type { RefStore } from '../ref-store.js';
 import type { TrustSet } from '../trust-registry.js';
-
-/** ULIDs (canonical uppercase Crockford base32). */
-export const PROPOSAL_ID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** Event types of the governance plane. */
 export const GOV_EVENT = {
@@ -32,95 +31,25 @@ export const GOV_EVENT = {
   grant: 'policy.grant',
 } as const;
 
-/** Throws `GATOS_E_USAGE` unless `id` is a proposal id. */
-export function assertProposalId(id: string): void {
-  if (typeof id !== 'string' || !PROPOSAL_ID_RE.test(id)) {
-    throw new GatosError('GATOS_E_USAGE', `invalid proposal id ${JSON.stringify(id)}`, {
-      hint: 'Proposal ids are ULIDs, as printed by `git gatos propose`.',
-    });
-  }
-}
-
-/** `refs/gatos/proposals/<id>`. */
-export function proposalRef(id: string): string {
-  assertProposalId(id);
-  return `refs/gatos/proposals/${id}`;
-}
-
-/** `refs/gatos/approvals/<id>/<kind>/<enc-name>`. */
-export function approvalRef(id: string, actor: string): string {
-  assertProposalId(id);
-  return `refs/gatos/approvals/${id}/${actorRefPath(actor)}`;
-}
-
-/** The prefix of all approvals of a proposal. */
-export function approvalsPrefix(id: string): string {
-  assertProposalId(id);
-  return `refs/gatos/approvals/${id}/`;
-}
-
-/** Parses an approval ref, or null. */
-export function parseApprovalRef(ref: string): { proposal: string; actor: string } | null {
-  const m = /^refs\/gatos\/approvals\/([^/]+)\/([^/]+\/[^/]+)$/.exec(ref);
-  if (!m || !PROPOSAL_ID_RE.test(m[1]!)) return null;
-  try {
-    return { proposal: m[1]!, actor: actorFromRefPath(m[2]!) };
-  } catch {
-    return null;
-  }
-}
-
-/** `refs/gatos/grants/<id>`. */
-export function grantRef(id: string): string {
-  assertProposalId(id);
-  return `refs/gatos/grants/${id}`;
-}
-
 /** Appends signed events to a governance ref with one compare-and-swap (re-signing after a lost race). */
 export async function appendGovEvents(
   envelopes: readonly EventEnvelope[],
-  opts: { objects: ObjectStore; refs: RefStore; ref: string; signer: EventSigner; maxBytes?: number },
+  opts: {
+    objects: ObjectStore;
+    refs: RefStore;
+    ref: string;
+    signer: EventSigner;
+    maxBytes?: number;
+    retry?: Partial<RetryOptions>;
+  },
 ): Promise<{ commit: Oid; parent: Oid | null }[]> {
-  const prepared = envelopes.map((envelope) => {
-    if (envelope.actor !== opts.signer.actor) {
-      throw new GatosError('GATOS_E_ENVELOPE_ACTOR', `event actor ${envelope.actor} is not the signer`);
-    }
-    const bytes = encodeEnvelope(envelope, opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
-    return { envelope, bytes, cid: eventCid(bytes) };
-  });
-  for (let attempt = 0; attempt < 16; attempt++) {
-    const head = await opts.refs.read(opts.ref);
-    let parent = head;
-    const written: GitObject[] = [];
-    const out: { commit: Oid; parent: Oid | null }[] = [];
-    for (const p of prepared) {
-      const sig = opts.signer.sign({ ref: opts.ref, parent: parent ?? ZERO_OID, cid: p.cid });
-      const o = eventCommitObjects({
-        envelope: p.envelope,
-        bytes: p.bytes,
-        cid: p.cid.toString(),
-        sig,
-        keyId: opts.signer.keyId,
-        parent,
-      });
-      written.push(o.blob, o.tree, o.commit);
-      out.push({ commit: o.commit.oid, parent });
-      parent = o.commit.oid;
-    }
-    await opts.objects.put(written);
-    if (await opts.refs.cas({ ref: opts.ref, expect: head, next: parent })) return out;
-  }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `gave up appending to ${opts.ref}`, {
-    data: { ref: opts.ref },
-  });
+  const { appended } = await appendSignedChain(envelopes, opts);
+  return appended.map((a) => ({ commit: a.commit, parent: a.parent }));
 }
 
 /** Reads a governance chain (oldest first) up to `head`; throws on a malformed commit. */
-export async function readGovChain(objects: ObjectStore, ref: string, head: Oid): Promise<JournalEvent[]> {
-  return (await loadEventCommits(objects, ref, head)).map((l) => {
-    if (l.error) throw l.error;
-    return parseEventCommit(ref, l.commit, l.blob!);
-  });
+export function readGovChain(objects: ObjectStore, ref: string, head: Oid): Promise<JournalEvent[]> {
+  return readChain(objects, ref, head);
 }
 
 /** Reads ONE event commit (any position) as an event of `ref`. */
@@ -153,30 +82,7 @@ export function keysByActor(trust: TrustSet): Record<string, string[]> {
  * signature for this ref and parent, and the commit rebuilt from its parts. Returns the problems (empty = valid).
  */
 export function checkGovEvent(e: JournalEvent, trust: TrustSet): string[] {
-  const problems: string[] = [];
-  const cid = eventCid(e.bytes);
-  if (cid.toString() !== e.cid) problems.push(`Event-CID trailer ${e.cid} does not match ${cid}`);
-  const pk = registeredKey(trust, e.envelope.actor, e.keyId);
-  if (!pk) problems.push(`key ${e.keyId} is not registered for ${e.envelope.actor}`);
-  else if (
-    !verifyEventSignature(
-      Uint8Array.from(Buffer.from(pk, 'hex')),
-      { ref: e.ref, parent: e.parent ?? ZERO_OID, cid },
-      e.sig,
-    )
-  ) {
-    problems.push(`signature does not verify for ${e.ref} at this position`);
-  }
-  const rebuilt = eventCommitObjects({
-    envelope: e.envelope,
-    bytes: e.bytes,
-    cid: e.cid,
-    sig: e.sig,
-    keyId: e.keyId,
-    parent: e.parent,
-  }).commit.oid;
-  if (rebuilt !== e.commit) problems.push('commit differs from the one its event derives');
-  return problems;
+  return checkChainEvent(e, { trust }).map((p) => p.message);
 }
 
 /** A proposal's payload. */

@@ -3,13 +3,14 @@
  * result that may be reused. A file per key, named by the key's hex (`<64 hex>`), holding `<job-id>\n`. The index
  * is a hint: a worker that reuses a result MUST verify the source job first (`verifyExecution`, `cacheSource`).
  */
+import { type RetryOptions, casDone, casRetry, casWrite } from '../chain/cas-retry.js';
 import { GatosError } from '../errors.js';
 import type { GitObject, Oid } from '../git-object.js';
 import type { ObjectStore } from '../object-store.js';
 import type { RefStore } from '../ref-store.js';
 import { filesCommit, readCommitFiles } from './commit-files.js';
 import { CONTENT_DIGEST_RE, JOB_ID_RE } from './fields.js';
-import { JOB_CACHE_REF } from './refs.js';
+import { JOB_CACHE_REF } from '../ref-layout.js';
 
 /** The index at one commit. */
 export interface CacheIndex {
@@ -60,25 +61,27 @@ export function cacheIndexCommit(
 }
 
 /**
- * Adds entries by compare-and-swap, re-reading on a lost race (32 attempts, then `GATOS_E_REF_CONFLICT`). An
+ * Adds entries by compare-and-swap, re-reading on a lost race (`casRetry`, then `GATOS_E_REF_CONFLICT`). An
  * existing key keeps its job id (first verified result wins); returns the index after.
  */
 export async function updateCacheIndex(
   objects: ObjectStore,
   refs: RefStore,
   add: ReadonlyMap<string, string>,
+  retry?: Partial<RetryOptions>,
 ): Promise<CacheIndex> {
-  for (let attempt = 0; attempt < 32; attempt++) {
-    const index = await readCacheIndex(objects, refs);
-    const fresh = new Map([...add].filter(([k]) => !index.entries.has(k)));
-    if (fresh.size === 0) return index;
-    const { commit, objects: objs } = cacheIndexCommit(index, fresh);
-    await objects.put(objs);
-    if (await refs.cas({ ref: JOB_CACHE_REF, expect: index.head, next: commit.oid })) {
-      return readCacheIndex(objects, refs);
-    }
-  }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `could not update ${JOB_CACHE_REF}: it keeps moving`);
+  const message = `could not update ${JOB_CACHE_REF}: it keeps moving`;
+  const done = await casRetry<CacheIndex | null>(
+    { objects, refs, ref: JOB_CACHE_REF, retry, message },
+    async () => {
+      const index = await readCacheIndex(objects, refs);
+      const fresh = new Map([...add].filter(([k]) => !index.entries.has(k)));
+      if (fresh.size === 0) return casDone(index);
+      const { commit, objects: objs } = cacheIndexCommit(index, fresh);
+      return casWrite(objs, { ref: JOB_CACHE_REF, expect: index.head, next: commit.oid }, null);
+    },
+  );
+  return done ?? readCacheIndex(objects, refs);
 }
 
 /** The job id cached under `key`, or null. */

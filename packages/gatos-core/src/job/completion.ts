@@ -12,7 +12,7 @@ import { auditCommitObjects } from './job-audit.js';
 import { type JobResult, type JobRun, buildJobResult, resultCommitObjects } from './job-result.js';
 import type { ManifestCommitData } from './manifest-commit.js';
 import { buildExecutionStatement, signExecution } from './proof-of-execution.js';
-import { jobAuditRef, jobClaimRef, jobResultRef } from './refs.js';
+import { jobAuditRef, jobClaimRef, jobResultRef } from '../ref-layout.js';
 
 /** Input of {@link prepareCompletion}. */
 export interface CompletionInput {

@@ -8,7 +8,6 @@ export {
   compareBytes,
   contentDigest,
 } from './fields.js';
-export * from './refs.js';
 export * from './manifest.js';
 export * from './job-identity.js';
 export * from './commit-files.js';

@@ -4,6 +4,7 @@
  * actor read; a lost race comes back as a typed outcome. Time is always passed in (`nowMs`), never read.
  * Remote publication (`git push --atomic` with leases) is the shell's. Normative text: `spec/job-plane.md` § 4.
  */
+import { casDone, casRetry, casWrite } from '../chain/cas-retry.js';
 import { GatosError } from '../errors.js';
 import type { Oid } from '../git-object.js';
 import type { JsonObject } from '../in-toto.js';
@@ -34,14 +35,14 @@ import {
 } from './manifest-commit.js';
 import { type ExecutionReport, verifyExecution } from './proof-of-execution.js';
 import {
-  JOBS_PREFIX,
   assertJobId,
   jobAuditRef,
   jobClaimRef,
   jobManifestRef,
   jobResultRef,
+  JOBS_PREFIX,
   parseJobRef,
-} from './refs.js';
+} from '../ref-layout.js';
 
 /** The stores job operations work on. */
 export interface JobStores {
@@ -321,15 +322,14 @@ export async function appendAudit(
   init: { jobId: string; resultCommit: Oid; envelopeBytes: Uint8Array },
 ): Promise<Oid> {
   const ref = jobAuditRef(init.jobId);
-  for (let attempt = 0; attempt < 16; attempt++) {
+  const message = `could not append to ${ref}: it keeps moving`;
+  return casRetry({ ...s, ref, message }, async () => {
     const head = await s.refs.read(ref);
     if (head && (await readAuditEntry(s.objects, init.jobId, head)).resultCommit === init.resultCommit)
-      return head;
+      return casDone(head);
     const built = auditCommitObjects({ ...init, parent: head });
-    await s.objects.put(built.objects);
-    if (await s.refs.cas({ ref, expect: head, next: built.commit.oid })) return built.commit.oid;
-  }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `could not append to ${ref}: it keeps moving`);
+    return casWrite(built.objects, { ref, expect: head, next: built.commit.oid }, built.commit.oid);
+  });
 }
 
 /** Options of {@link completeJob}. */

@@ -8,7 +8,7 @@ import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import type { FastifyInstance } from 'fastify';
 import { BusService } from './bus-service.js';
 import { type DaemonConfig, loadConfig, USAGE } from './config.js';
-import { daemonSigner } from './identity.js';
+import { resolveIdentity } from '../identity/identity.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { DaemonMetrics } from './metrics.js';
 import { startRefsWatcher, type RefsWatcher } from './refs-watcher.js';
@@ -44,7 +44,8 @@ export async function startDaemon(
     closeStores = () => reader.close();
     const startRefs = createRefStore(repo);
     const repoConfig = await requireRepoConfig(reader, startRefs);
-    const signer = await daemonSigner(config.actor, env, reader, startRefs);
+    const signer = (await resolveIdentity({ actor: config.actor, env, objects: reader, refs: startRefs }))
+      .events;
     // Group commits and ref writes run on a writer thread (`writer-thread.ts`): their file steps and signing no
     // longer queue behind HTTP work on this loop, nor delay it. One pack per group commit (2 fsyncs, where N
     // loose objects cost 2N plus their directories), merged in the background so packs do not pile up: measured

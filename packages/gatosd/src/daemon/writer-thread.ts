@@ -16,7 +16,7 @@ import {
   type TopicIndex,
 } from '@gatos/core';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
-import { daemonSigner } from './identity.js';
+import { resolveIdentity } from '../identity/identity.js';
 import type { WriterCall, WriterInit, WriterReply } from './writer-client.js';
 
 const init = workerData as WriterInit;
@@ -40,7 +40,11 @@ async function open(): Promise<{ objects: ObjectStore; refs: RefStore; signer: E
   });
   const refs = createRefStore(repo, { syncIo: true });
   try {
-    return { objects, refs, signer: await daemonSigner(init.actor, process.env, objects, refs) };
+    return {
+      objects,
+      refs,
+      signer: (await resolveIdentity({ actor: init.actor, env: process.env, objects, refs })).events,
+    };
   } catch (e) {
     await objects.close();
     throw e;

@@ -40,12 +40,10 @@ import {
   repairJob,
   verifyJob,
 } from '@gatos/core';
-import type { Repository } from '@gatos/git';
+import { createRemoteRefStore, fetchJobs, type Repository } from '@gatos/git';
 import { createRandomPool } from '../random-pool.js';
 import { runProgram } from './executor.js';
 import { materialize } from './job-files.js';
-import { createRemoteRefStore } from './remote-ref-store.js';
-import { fetchJobs } from './remote.js';
 import { checkRuntime, type RunnableKind } from './runtime.js';
 
 /** What a worker reports as it goes (for logs and `--json` event streams). */

@@ -1,5 +1,5 @@
 /** `git gatos audit log`: the DENY records of the push-gate, newest first, with a check of the chain. */
-import { readDenyLog } from '@gatos/gatosd';
+import { readDenyLog } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';

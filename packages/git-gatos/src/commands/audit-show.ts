@@ -1,5 +1,6 @@
 /** `git gatos audit show <id>`: one DENY record explained. */
-import { findDenyRecord, RULES } from '@gatos/gatosd';
+import { findDenyRecord } from '@gatos/core';
+import { RULES } from '@gatos/gatosd/gate';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
@@ -31,7 +32,7 @@ const mod: CommandModule<AuditShowArgs> = {
       for (const d of rec.denials) {
         human.push(
           `- ${d.ref} (${short(d.old)} -> ${short(d.new)})${d.actor ? ` of ${d.actor}` : ''}`,
-          `  broke rule ${d.rule}: ${RULES[d.rule] ?? d.rule}`,
+          `  broke rule ${d.rule}: ${(RULES as Record<string, string>)[d.rule] ?? d.rule}`,
           `  because ${d.reason}${d.code ? ` [${d.code}]` : ''}`,
         );
       }

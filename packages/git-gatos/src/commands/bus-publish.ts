@@ -20,12 +20,11 @@ import {
   readTrust,
   requireRepoConfig,
 } from '@gatos/core';
+import { resolveIdentity } from '@gatos/gatosd/identity';
 import type { Argv } from 'yargs';
 import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
 import { readJsonArg, readJsonLines } from '../input.js';
-import { listKeyFiles } from '../key-file.js';
-import { resolveActor, signerFor } from '../signer.js';
 import { busNow } from './bus-common.js';
 import { type Daemon, daemonRequest, resolveDaemon, topicPath } from './bus-daemon.js';
 
@@ -180,10 +179,12 @@ const mod: CommandModule<PublishArgs> = {
     return withContext(io, async ({ objects, refs }) => {
       const now = busNow(io);
       const config = await requireRepoConfig(objects, refs);
-      const trust = await readTrust(objects, refs);
-      const keys = await listKeyFiles(io.env);
-      const actor = resolveActor(argv.actor, io.env, keys, trust);
-      const signer = signerFor(actor, keys, trust);
+      const { actor, events: signer } = await resolveIdentity({
+        objects,
+        refs,
+        env: io.env,
+        actor: argv.actor,
+      });
       const nextUlid = createUlidFactory(() => now.getTime(), io.randomBytes);
       const opts = { maxBytes: config.max_envelope_bytes };
       const input = await drafts(argv, io);

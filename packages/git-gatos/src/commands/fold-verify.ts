@@ -1,9 +1,8 @@
 /** `git gatos fold verify <state-ref>`: re-fold history and check every checkpoint, proof and root. */
-import { ErrorCodes, GatosError, readTrust, stateRef, verifyFoldChain } from '@gatos/core';
+import { ErrorCodes, GatosError, openFoldEngine, readTrust, stateRef, verifyFoldChain } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
-import { openFoldEngine } from '../fold-engine.js';
 import { requireRepoConfig, NAMESPACE_RE } from '@gatos/core';
 
 interface VerifyArgs {

@@ -1,12 +1,10 @@
 /** `git gatos fold <ns>`: fold new events into a checkpoint on `refs/gatos/state/<ns>` with a signed proof. */
-import { foldNamespace, readTrust, requireRepoConfig } from '@gatos/core';
+import { foldNamespace, openFoldEngine, readTrust, requireRepoConfig } from '@gatos/core';
+import { resolveIdentity } from '@gatos/gatosd/identity';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
-import { dsseSignerOf, openFoldEngine } from '../fold-engine.js';
 import { readTextInput } from '../input.js';
-import { listKeyFiles } from '../key-file.js';
-import { resolveActor, signerFor } from '../signer.js';
 
 interface FoldArgs {
   ns: string;
@@ -47,10 +45,7 @@ const mod: CommandModule<FoldArgs> = {
   handler: async (argv, io) =>
     withContext(io, async ({ objects, refs }) => {
       const config = await requireRepoConfig(objects, refs);
-      const trust = await readTrust(objects, refs);
-      const keys = await listKeyFiles(io.env);
-      const actor = resolveActor(argv.actor, io.env, keys, trust);
-      const key = keys.find((k) => k.key_id === signerFor(actor, keys, trust).keyId)!;
+      const identity = await resolveIdentity({ objects, refs, env: io.env, actor: argv.actor });
       const foldSource = argv.fold === undefined ? undefined : await readTextInput(io, argv.fold);
       const engine = await openFoldEngine(config);
       try {
@@ -62,7 +57,7 @@ const mod: CommandModule<FoldArgs> = {
           loadFold: engine.loadFold,
           engine: engine.engine,
           ...(foldSource === undefined ? {} : { foldSource }),
-          signer: dsseSignerOf(key),
+          signer: identity.dsse,
           dryRun: argv['dry-run'],
           fromScratch: argv['from-scratch'],
         });

@@ -1,6 +1,6 @@
 /** `git gatos hook install <repo>`: install the push-gate as the repository's pre-receive hook. */
 import { resolve } from 'node:path';
-import { installHook } from '@gatos/gatosd';
+import { installHook } from '@gatos/gatosd/gate';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 

@@ -10,17 +10,16 @@ import {
   GatosError,
   type JobStores,
   type ObjectStore,
-  type RefStore,
-  type TrustSet,
   readTrust,
+  type RefStore,
   sign,
+  type TrustSet,
   ulidFrom,
 } from '@gatos/core';
-import { createRemoteRefStore, fetchJobs } from '@gatos/gatosd';
+import { resolveIdentity } from '@gatos/gatosd/identity';
+import { createRemoteRefStore, fetchJobs } from '@gatos/git';
 import type { CliIo } from '../command.js';
 import { type GatosContext, withContext } from '../context.js';
-import { listKeyFiles } from '../key-file.js';
-import { resolveActor, signerFor } from '../signer.js';
 import { busNow } from './bus-common.js';
 
 /** The option every job command that writes or reads shared state accepts. */
@@ -77,19 +76,8 @@ export async function jobActor(
   refs: RefStore,
   explicit: string | undefined,
 ): Promise<JobActor> {
-  const trust = await readTrust(objects, refs);
-  const keys = await listKeyFiles(io.env);
-  const actor = resolveActor(explicit, io.env, keys, trust);
-  const events = signerFor(actor, keys, trust);
-  const key = keys.find((k) => k.key_id === events.keyId)!;
-  const seed = Uint8Array.from(Buffer.from(key.seed, 'hex'));
-  return {
-    actor,
-    keyId: key.key_id,
-    trust,
-    events,
-    claims: { keyId: key.key_id, sign: (m) => sign(seed, m) },
-  };
+  const id = await resolveIdentity({ objects, refs, env: io.env, actor: explicit });
+  return { actor: id.actor, keyId: id.keyId, trust: id.trust, events: id.events, claims: id.dsse };
 }
 
 /** The job commands' clock in ms: `$GATOS_NOW` when set (tests of lease expiry), else the wall clock. */

@@ -4,7 +4,7 @@
  * strictly: outputs and logs that do not match the signed record are refused, not handed out.
  */
 import { GatosError, jobResultRef, readJob, readResultCommit } from '@gatos/core';
-import { materialize } from '@gatos/gatosd';
+import { materialize } from '@gatos/gatosd/jobs';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';

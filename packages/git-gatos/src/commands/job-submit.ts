@@ -8,24 +8,24 @@ import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BUS_MESSAGE_TYPE,
+  contentDigest,
+  createEnvelope,
+  encodeManifest,
+  envelopeTimestamp,
   GatosError,
-  JOBS_TOPIC,
+  jobIdentities,
+  jobIdOf,
   type JobManifest,
+  jobManifestRef,
+  JOBS_TOPIC,
   NO_POLICY_ROOT,
   PROFILES,
-  contentDigest,
-  encodeManifest,
-  jobIdOf,
-  jobManifestRef,
-  createEnvelope,
-  envelopeTimestamp,
-  jobIdentities,
   publish,
   readRepoConfig,
   requireRepoConfig,
   submitJob,
 } from '@gatos/core';
-import { currentRuntime } from '@gatos/gatosd';
+import { currentRuntime } from '@gatos/gatosd/jobs';
 import type { Argv } from 'yargs';
 import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import { busNow } from './bus-common.js';

@@ -3,7 +3,7 @@ import { isGatosError, readTrust, type TrustSet } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
-import { listKeyFiles } from '../key-file.js';
+import { listKeyFiles } from '@gatos/gatosd/identity';
 
 const mod: CommandModule = {
   builder: (y: Argv<GlobalArgs>) => y.example('git gatos key list --json', 'As JSON'),

@@ -7,7 +7,7 @@ import { TRUST_KEYS_REF, keyPairFromSeed, registerKey, sign, trustedKeyEntry } f
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
-import { type KeyFile, createKeyFile, keysDir, listKeyFiles } from '../key-file.js';
+import { type KeyFile, createKeyFile, keySeed, keysDir, listKeyFiles } from '@gatos/gatosd/identity';
 
 interface KeyNewArgs {
   actor: string;
@@ -40,7 +40,7 @@ const mod: CommandModule<KeyNewArgs> = {
       };
     }
     return withContext(io, async ({ objects, refs }) => {
-      const seed = Uint8Array.from(Buffer.from(key.seed, 'hex'));
+      const seed = keySeed(key);
       const { publicKey } = keyPairFromSeed(seed);
       const entry = trustedKeyEntry(key.actor, publicKey, (msg) => sign(seed, msg));
       const trust = await registerKey(objects, refs, entry);

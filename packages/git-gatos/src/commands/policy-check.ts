@@ -5,8 +5,8 @@
  * nothing (no DENY record). Exit 0 when the gate would accept, 7 when it would refuse.
  */
 import { GatosError, isGatosError, type Oid, type RefStore, ZERO_OID } from '@gatos/core';
-import { decidePush, type PushUpdate } from '@gatos/gatosd';
 import { runGit } from '@gatos/git';
+import { decidePush, type PushUpdate } from '@gatos/gatosd/gate';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';

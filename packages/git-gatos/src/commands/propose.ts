@@ -18,13 +18,12 @@ import {
   requireRepoConfig,
   type TrustSet,
 } from '@gatos/core';
+import { resolveIdentity } from '@gatos/gatosd/identity';
 import type { Argv } from 'yargs';
 import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
 import type { GatosContext } from '../context.js';
 import { withContext } from '../context.js';
 import { readTextInput } from '../input.js';
-import { listKeyFiles } from '../key-file.js';
-import { resolveActor, signerFor } from '../signer.js';
 
 /** What every governance command needs: config limit, trust, active policy, the acting signer, a ULID source. */
 export interface GovSession {
@@ -41,11 +40,8 @@ export interface GovSession {
 /** Opens a governance session in an open repository. */
 export async function govSession(ctx: GatosContext, io: CliIo, actorArg?: string): Promise<GovSession> {
   const config = await requireRepoConfig(ctx.objects, ctx.refs);
-  const trust = await readTrust(ctx.objects, ctx.refs);
+  const { trust, actor, events: signer } = await resolveIdentity({ ...ctx, env: io.env, actor: actorArg });
   const active = await readActivePolicy(ctx.objects, ctx.refs);
-  const keys = await listKeyFiles(io.env);
-  const actor = resolveActor(actorArg, io.env, keys, trust);
-  const signer = signerFor(actor, keys, trust);
   const nextUlid = createUlidFactory(() => io.now().getTime(), io.randomBytes);
   const maxBytes = config.max_envelope_bytes;
   return {

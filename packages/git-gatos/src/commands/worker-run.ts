@@ -1,6 +1,7 @@
 /** `git gatos worker run`: claim and run jobs from a shared repository (or this one) until stopped or idle. */
 import { GatosError, JOBS_TOPIC } from '@gatos/core';
-import { fetchJobs, runWorker, type WorkerEvent } from '@gatos/gatosd';
+import { fetchJobs } from '@gatos/git';
+import { runWorker, type WorkerEvent } from '@gatos/gatosd/jobs';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';

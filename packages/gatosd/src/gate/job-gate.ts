@@ -14,6 +14,7 @@ import {
   filesCommit,
   isGatosError,
   JOB_AUDIT_PREFIX,
+  JOBS_PREFIX,
   JOB_CACHE_REF,
   JOB_ID_RE,
   jobClaimRef,
@@ -37,60 +38,13 @@ import {
   verifyClaimSignature,
   verifyExecution,
 } from '@gatos/core';
-import type { Denial, PushUpdate } from './push-gate.js';
-
-/** Rule ids of the job gate. */
-export const JOB_GATE_RULES = {
-  'job-ref': 'a ref under refs/gatos/jobs/ or refs/gatos/audit/jobs/ that the job plane does not define',
-  'job-create-only': 'a job manifest or result ref, once created, never changes',
-  'job-manifest': 'a pushed manifest is not the canonical manifest commit of the job its ref names',
-  'job-claim': 'a claim commit is malformed or is not a valid step of the claim chain',
-  'job-claim-signature': 'a claim record is not signed by its worker with a registered key',
-  'job-lease':
-    "a reclaim of a lease that has not expired by the gate's clock, or a claim dated in its future",
-  'job-result':
-    'a result not named by the done claim, not canonical, or whose Proof-of-Execution does not verify',
-  'job-audit': "a job audit entry that is malformed or does not copy the job result's envelope",
-  'job-cache': 'a result-cache index commit that is malformed or changes or drops an entry',
-} as const;
-
-/** A job gate rule id. */
-export type JobRuleId = keyof typeof JOB_GATE_RULES;
-
-/** A refusal by the job gate. */
-export class JobRefusal extends Error {
-  constructor(
-    readonly rule: JobRuleId,
-    readonly reason: string,
-    readonly extra: { code?: string; commit?: Oid } = {},
-  ) {
-    super(reason);
-  }
-
-  /** The denial this refusal stands for. */
-  denial(u: PushUpdate): Denial {
-    return {
-      ref: u.ref,
-      old: u.old,
-      new: u.new,
-      rule: this.rule,
-      reason: this.reason,
-      ...(this.extra.code ? { code: this.extra.code } : {}),
-      ...(this.extra.commit ? { commit: this.extra.commit } : {}),
-    };
-  }
-}
+import { GateRefusal, type JobRuleId, type PushUpdate } from './gate-types.js';
 
 /** What a job-plane ref is. */
 export type JobRef =
   | { kind: 'manifest' | 'claim' | 'result'; jobId: string }
   | { kind: 'audit'; jobId: string }
   | { kind: 'cache' };
-
-/** True for refs the job gate owns: everything under `refs/gatos/jobs/` and `refs/gatos/audit/jobs/`. */
-export function isJobPlaneRef(ref: string): boolean {
-  return ref.startsWith('refs/gatos/jobs/') || ref.startsWith(JOB_AUDIT_PREFIX);
-}
 
 /** Parses a job-plane ref, or null for a name the job plane does not define. */
 export function parseJobPlaneRef(ref: string): JobRef | null {
@@ -108,16 +62,16 @@ export function parseJobPlaneRef(ref: string): JobRef | null {
  * The checks that need no object: the ref name and create-only. Runs before the common fast-forward rule so a
  * rewritten manifest or result is reported as what it is. Deletions are refused by the common rules.
  */
-export function jobRefRefusal(u: PushUpdate): JobRefusal | null {
+export function jobRefRefusal(u: PushUpdate): GateRefusal | null {
   const j = parseJobPlaneRef(u.ref);
   if (!j) {
-    return new JobRefusal(
+    return new GateRefusal(
       'job-ref',
-      `${u.ref} is not refs/gatos/jobs/<job-id>/(manifest|claim|result), refs/gatos/jobs/cache or refs/gatos/audit/jobs/<job-id>`,
+      `${u.ref} is not ${JOBS_PREFIX}<job-id>/(manifest|claim|result), ${JOB_CACHE_REF} or ${JOB_AUDIT_PREFIX}<job-id>`,
     );
   }
   if ((j.kind === 'manifest' || j.kind === 'result') && u.old !== null) {
-    return new JobRefusal('job-create-only', `the ${j.kind} of a job is created once and never changes`, {
+    return new GateRefusal('job-create-only', `the ${j.kind} of a job is created once and never changes`, {
       code: j.kind === 'result' ? 'GATOS_E_JOB_RESULT_EXISTS' : 'GATOS_E_JOB_RECORD',
     });
   }
@@ -163,7 +117,7 @@ async function after(ctx: JobGateContext, ref: string): Promise<Oid | null> {
 async function newCommits(ctx: JobGateContext, u: PushUpdate & { new: Oid }, rule: JobRuleId) {
   const commits = await ctx.objects.chain(u.new, u.old);
   if (commits.length === 0 || (commits[0]!.parents[0] ?? null) !== u.old) {
-    throw new JobRefusal(rule, `the first-parent chain of ${short(u.new)} does not start on the old value`);
+    throw new GateRefusal(rule, `the first-parent chain of ${short(u.new)} does not start on the old value`);
   }
   return commits;
 }
@@ -173,10 +127,10 @@ async function checkManifest(ctx: JobGateContext, u: PushUpdate & { new: Oid }, 
   try {
     m = await readManifestCommit(ctx.objects, u.new);
   } catch (e) {
-    throw new JobRefusal('job-manifest', msgOf(e), { ...codeOf(e), commit: u.new });
+    throw new GateRefusal('job-manifest', msgOf(e), { ...codeOf(e), commit: u.new });
   }
   if (m.jobId !== jobId) {
-    throw new JobRefusal('job-manifest', `the manifest is job ${m.jobId}, the ref names job ${jobId}`, {
+    throw new GateRefusal('job-manifest', `the manifest is job ${m.jobId}, the ref names job ${jobId}`, {
       code: 'GATOS_E_JOB_MANIFEST',
       commit: u.new,
     });
@@ -189,7 +143,7 @@ const stampOf = (r: ClaimRecord): number =>
 
 async function checkClaim(ctx: JobGateContext, u: PushUpdate & { new: Oid }, jobId: string) {
   if ((await after(ctx, jobManifestRef(jobId))) === null) {
-    throw new JobRefusal('job-claim', `job ${jobId} has no manifest here (push the manifest first)`, {
+    throw new GateRefusal('job-claim', `job ${jobId} has no manifest here (push the manifest first)`, {
       code: 'GATOS_E_JOB_NOT_FOUND',
     });
   }
@@ -199,7 +153,7 @@ async function checkClaim(ctx: JobGateContext, u: PushUpdate & { new: Oid }, job
     try {
       prev = (await readClaimCommit(ctx.objects, u.old)).record;
     } catch (e) {
-      throw new JobRefusal('job-claim', `the current claim tip cannot be read: ${msgOf(e)}`, {
+      throw new GateRefusal('job-claim', `the current claim tip cannot be read: ${msgOf(e)}`, {
         ...codeOf(e),
         commit: u.old,
       });
@@ -212,11 +166,11 @@ async function checkClaim(ctx: JobGateContext, u: PushUpdate & { new: Oid }, job
     try {
       link = parseClaimCommit(c, (await readCommitFiles(ctx.objects, c.oid)).files);
     } catch (e) {
-      throw new JobRefusal('job-claim', `${at}: ${msgOf(e)}`, { ...codeOf(e), commit: c.oid });
+      throw new GateRefusal('job-claim', `${at}: ${msgOf(e)}`, { ...codeOf(e), commit: c.oid });
     }
     const r = link.record;
     if (r.job_id !== jobId) {
-      throw new JobRefusal(
+      throw new GateRefusal(
         'job-claim',
         `${at}: the record is for job ${r.job_id}, the ref for job ${jobId}`,
         {
@@ -228,7 +182,7 @@ async function checkClaim(ctx: JobGateContext, u: PushUpdate & { new: Oid }, job
     // The signature first: an unsigned or forged step says nothing about who holds the job.
     const sig = verifyClaimSignature(r, link.sig, trust);
     if (sig !== 'ok') {
-      throw new JobRefusal(
+      throw new GateRefusal(
         'job-claim-signature',
         sig === 'unknown-key'
           ? `${at}: worker ${r.worker} is not in the trust registry`
@@ -239,13 +193,13 @@ async function checkClaim(ctx: JobGateContext, u: PushUpdate & { new: Oid }, job
     const why = claimTransitionProblem(prev, r);
     if (why) {
       const code = prev && prev.state !== 'done' ? 'GATOS_E_JOB_LEASE_LOST' : 'GATOS_E_JOB_RECORD';
-      throw new JobRefusal('job-claim', `${at}: ${why}`, { code, commit: c.oid });
+      throw new GateRefusal('job-claim', `${at}: ${why}`, { code, commit: c.oid });
     }
     // The chain cannot tell when a reclaim happened; the gate judges it with its own clock (claimDecision's rule).
     if (prev?.state === 'claimed' && r.epoch === prev.epoch + 1) {
       const due = prev.expires_at_ms + ctx.skewMs;
       if (ctx.nowMs < due) {
-        throw new JobRefusal(
+        throw new GateRefusal(
           'job-lease',
           `${at}: reclaims epoch ${prev.epoch} held by ${prev.worker}, whose lease expires at ${prev.expires_at_ms} (+${ctx.skewMs} ms skew); the gate's clock says ${ctx.nowMs}`,
           { code: 'GATOS_E_JOB_CLAIMED', commit: c.oid },
@@ -254,14 +208,14 @@ async function checkClaim(ctx: JobGateContext, u: PushUpdate & { new: Oid }, job
     }
     // A lease dated ahead of the gate's clock would hold the job past lease_ms (up to for ever).
     if (r.state === 'claimed' && stampOf(r) > ctx.nowMs + ctx.skewMs) {
-      throw new JobRefusal(
+      throw new GateRefusal(
         'job-lease',
         `${at}: the record is dated ${stampOf(r)}, ahead of the gate's clock ${ctx.nowMs} by more than ${ctx.skewMs} ms`,
         { code: 'GATOS_E_JOB_RECORD', commit: c.oid },
       );
     }
     if (r.state === 'done' && (await after(ctx, jobResultRef(jobId))) !== r.result) {
-      throw new JobRefusal(
+      throw new GateRefusal(
         'job-claim',
         `${at}: done names result ${r.result}, which is neither the job's result ref nor created by this push`,
         { code: 'GATOS_E_JOB_RECORD', commit: c.oid },
@@ -278,8 +232,8 @@ async function isCanonicalFilesCommit(objects: ObjectStore, oid: Oid): Promise<b
 }
 
 async function checkResult(ctx: JobGateContext, u: PushUpdate & { new: Oid }, jobId: string) {
-  const fail = (why: string, code = 'GATOS_E_JOB_VERIFY'): JobRefusal =>
-    new JobRefusal('job-result', `result ${short(u.new)}: ${why}`, { code, commit: u.new });
+  const fail = (why: string, code = 'GATOS_E_JOB_VERIFY'): GateRefusal =>
+    new GateRefusal('job-result', `result ${short(u.new)}: ${why}`, { code, commit: u.new });
   const claimTip = await after(ctx, jobClaimRef(jobId));
   if (claimTip === null) throw fail('the job has no claim chain');
   let chain: ClaimLink[];
@@ -303,7 +257,7 @@ async function checkResult(ctx: JobGateContext, u: PushUpdate & { new: Oid }, jo
       throw fail('is not the canonical result commit (ident differs)', 'GATOS_E_JOB_RECORD');
     }
   } catch (e) {
-    if (e instanceof JobRefusal) throw e;
+    if (e instanceof GateRefusal) throw e;
     throw fail(msgOf(e), codeOf(e).code);
   }
   // A cache hit is verified against its source as the server holds it.
@@ -347,19 +301,19 @@ async function checkResult(ctx: JobGateContext, u: PushUpdate & { new: Oid }, jo
 async function checkAudit(ctx: JobGateContext, u: PushUpdate & { new: Oid }, jobId: string) {
   const resultOid = await after(ctx, jobResultRef(jobId));
   if (resultOid === null) {
-    throw new JobRefusal('job-audit', `job ${jobId} has no result to audit`, { code: 'GATOS_E_JOB_RECORD' });
+    throw new GateRefusal('job-audit', `job ${jobId} has no result to audit`, { code: 'GATOS_E_JOB_RECORD' });
   }
   let envelope: Uint8Array | undefined;
   try {
     envelope = (await readCommitFiles(ctx.objects, resultOid)).files.get(POE_FILE);
   } catch (e) {
-    throw new JobRefusal(
+    throw new GateRefusal(
       'job-audit',
       `the result ${short(resultOid)} cannot be read: ${msgOf(e)}`,
       codeOf(e),
     );
   }
-  if (!envelope) throw new JobRefusal('job-audit', `the result ${short(resultOid)} has no ${POE_FILE}`);
+  if (!envelope) throw new GateRefusal('job-audit', `the result ${short(resultOid)} has no ${POE_FILE}`);
   for (const c of await newCommits(ctx, u, 'job-audit')) {
     const at = `audit entry ${short(c.oid)}`;
     try {
@@ -371,7 +325,7 @@ async function checkAudit(ctx: JobGateContext, u: PushUpdate & { new: Oid }, job
         throw new Error(`its ${POE_FILE} is not byte-identical to the result's`);
       }
     } catch (e) {
-      throw new JobRefusal('job-audit', `${at}: ${msgOf(e)}`, {
+      throw new GateRefusal('job-audit', `${at}: ${msgOf(e)}`, {
         code: codeOf(e).code ?? 'GATOS_E_JOB_RECORD',
         commit: c.oid,
       });
@@ -401,7 +355,7 @@ async function checkCache(ctx: JobGateContext, u: PushUpdate & { new: Oid }) {
   try {
     prev = u.old === null ? new Map() : await cacheEntries(ctx.objects, u.old);
   } catch (e) {
-    throw new JobRefusal('job-cache', `the current index cannot be read: ${msgOf(e)}`, codeOf(e));
+    throw new GateRefusal('job-cache', `the current index cannot be read: ${msgOf(e)}`, codeOf(e));
   }
   let parent = u.old;
   for (const c of commits) {
@@ -410,16 +364,18 @@ async function checkCache(ctx: JobGateContext, u: PushUpdate & { new: Oid }) {
     try {
       entries = await cacheEntries(ctx.objects, c.oid);
     } catch (e) {
-      throw new JobRefusal('job-cache', `${at}: ${msgOf(e)}`, { commit: c.oid });
+      throw new GateRefusal('job-cache', `${at}: ${msgOf(e)}`, { commit: c.oid });
     }
     // The index is append-only: an existing key keeps its job id (first verified result wins).
     for (const [k, v] of prev) {
       if (entries.get(k) !== v) {
-        throw new JobRefusal('job-cache', `${at}: changes or drops the entry ${k} → ${v}`, { commit: c.oid });
+        throw new GateRefusal('job-cache', `${at}: changes or drops the entry ${k} → ${v}`, {
+          commit: c.oid,
+        });
       }
     }
     if (cacheIndexCommit({ head: parent, entries: prev }, entries).commit.oid !== c.oid) {
-      throw new JobRefusal('job-cache', `${at}: is not the canonical cache index commit`, { commit: c.oid });
+      throw new GateRefusal('job-cache', `${at}: is not the canonical cache index commit`, { commit: c.oid });
     }
     prev = entries;
     parent = c.oid;
@@ -428,7 +384,7 @@ async function checkCache(ctx: JobGateContext, u: PushUpdate & { new: Oid }) {
 
 /**
  * Checks one update of a job-plane ref that passed {@link jobRefRefusal} and the common rules (no delete,
- * fast-forward). Throws {@link JobRefusal}.
+ * fast-forward). Throws {@link GateRefusal}.
  */
 export async function checkJobUpdate(ctx: JobGateContext, u: PushUpdate & { new: Oid }): Promise<void> {
   const j = parseJobPlaneRef(u.ref);

@@ -4,9 +4,14 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobObject, commitObject, isGatosError, type Oid, treeObject } from '@gatos/core';
-import { createObjectStore, openRepository, type Repository } from '@gatos/git';
+import {
+  createObjectStore,
+  fetchJobs,
+  openRepository,
+  pushWithLease,
+  type Repository,
+} from '../src/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fetchJobs, pushWithLease } from '../src/index.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -117,7 +122,7 @@ describe('pushWithLease', () => {
   it('lets exactly one of several worker processes win a race for an absent ref', async () => {
     const remote = bare();
     const dist = join(import.meta.dirname, '../dist/index.js');
-    const gitDist = join(import.meta.dirname, '../../gatos-git/dist/index.js');
+    const gitDist = dist;
     const racers = 4;
     const reasons: string[] = [];
     for (let round = 0; round < 4; round++) {

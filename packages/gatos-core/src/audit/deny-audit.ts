@@ -4,22 +4,36 @@
  * Appends are compare-and-swap with jittered retry, so concurrent refused pushes never fork or lose a record.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJsonBytes } from '../in-toto.js';
+import { type RetryOptions, casRetry, casWrite } from '../chain/cas-retry.js';
+import { GatosError } from '../errors.js';
 import {
-  blobObject,
-  canonicalJsonBytes,
-  commitObject,
-  GatosError,
   type GitObject,
-  type ObjectStore,
   type Oid,
+  blobObject,
+  commitObject,
   parseCommit,
   parseTree,
-  type RefStore,
   treeObject,
-} from '@gatos/core';
-import { DENY_REF, type Denial } from './push-gate.js';
+} from '../git-object.js';
+import type { ObjectStore } from '../object-store.js';
+import { DENY_REF } from '../ref-layout.js';
+import type { RefStore } from '../ref-store.js';
 
-export { DENY_REF };
+/** One refused ref update, as the gate records it (`rule` is a gate rule id or a rule of the active policy). */
+export interface Denial {
+  ref: string;
+  old: Oid | null;
+  new: Oid | null;
+  rule: string;
+  reason: string;
+  /** The GATOS error code behind the refusal, when there is one. */
+  code?: string;
+  /** The actor the ref belongs to (journals), when known. */
+  actor?: string;
+  /** The offending commit, when known. */
+  commit?: Oid;
+}
 
 /** The file holding a record inside a deny commit's tree. */
 export const DENY_FILE = 'deny.json';
@@ -70,7 +84,10 @@ export function sha256Digest(bytes: Uint8Array | string): string {
 /** The stored bytes of a record: canonical JSON and a final newline. */
 export function denyRecordBytes(record: DenyRecord): Uint8Array {
   const body = canonicalJsonBytes(record);
-  return Buffer.concat([body, Buffer.from('\n')]);
+  const out = new Uint8Array(body.length + 1);
+  out.set(body);
+  out[body.length] = 0x0a;
+  return out;
 }
 
 /** The commit (and objects) that appends `record` on top of `parent`. */
@@ -131,12 +148,8 @@ async function readRecords(
   });
 }
 
-/** Options of {@link appendDenyRecord}. */
-export interface AppendDenyOptions {
-  attempts?: number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-}
+/** Options of {@link appendDenyRecord}: the compare-and-swap retry policy. */
+export type AppendDenyOptions = Partial<RetryOptions>;
 
 /**
  * Appends a record to the deny chain with compare-and-swap; on a lost race re-reads the head, re-links the record
@@ -149,10 +162,8 @@ export async function appendDenyRecord(
   draft: DenyDraft,
   opts: AppendDenyOptions = {},
 ): Promise<StoredDenyRecord> {
-  const attempts = opts.attempts ?? 64;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = opts.random ?? Math.random;
-  for (let attempt = 0; attempt < attempts; attempt++) {
+  const message = `could not append to ${DENY_REF}: it keeps moving`;
+  return casRetry({ objects, refs, ref: DENY_REF, retry: opts, message }, async () => {
     const head = await refs.read(DENY_REF);
     let prev: StoredDenyRecord | null = null;
     if (head) {
@@ -170,15 +181,8 @@ export async function appendDenyRecord(
       denials: draft.denials,
     };
     const { commit, objects: objs } = denyCommit(record, head);
-    await objects.put(objs);
-    if (await refs.cas({ ref: DENY_REF, expect: head, next: commit.oid })) {
-      return { commit: commit.oid, digest: sha256Digest(denyRecordBytes(record)), record };
-    }
-    const cap = Math.min(250, 2 * 2 ** Math.min(attempt, 16));
-    await sleep(cap * (0.5 + random() / 2));
-  }
-  throw new GatosError('GATOS_E_REF_CONFLICT', `could not append to ${DENY_REF}: it keeps moving`, {
-    data: { ref: DENY_REF },
+    const stored = { commit: commit.oid, digest: sha256Digest(denyRecordBytes(record)), record };
+    return casWrite(objs, { ref: DENY_REF, expect: head, next: commit.oid }, stored);
   });
 }
 

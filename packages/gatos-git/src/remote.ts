@@ -4,24 +4,9 @@
  * compare-and-swap). A lost race is an answer (`{ ok: false }`); anything else is `GATOS_E_REMOTE`.
  */
 import { spawn } from 'node:child_process';
-import { GatosError, isOid, type Oid } from '@gatos/core';
-import { checkRefName, type Repository } from '@gatos/git';
-
-/**
- * The refs a worker mirrors (forced, pruned): `[source, destination]` fetch refspecs. Bus summaries are taken for
- * every topic (one ref each, so few): an exact refspec for topic `jobs` alone would make git fail the whole fetch
- * while that topic has no summary yet, which is the usual case.
- */
-export const JOB_FETCH_REFSPECS: readonly string[] = [
-  '+refs/gatos/jobs/*:refs/gatos/jobs/*',
-  '+refs/gatos/audit/jobs/*:refs/gatos/audit/jobs/*',
-  '+refs/gatos/mbus/jobs/*:refs/gatos/mbus/jobs/*',
-  '+refs/gatos/mbus-summary/*:refs/gatos/mbus-summary/*',
-  '+refs/gatos/trust/*:refs/gatos/trust/*',
-];
-
-/** The bus summary of topic `jobs`. */
-export const JOB_SUMMARY_REF = 'refs/gatos/mbus-summary/jobs';
+import { GatosError, isOid, JOB_FETCH_REFSPECS, type Oid } from '@gatos/core';
+import { checkRefName } from './ref-name.js';
+import type { Repository } from './repository.js';
 
 /** One leased update: move `ref` to `next` only if the remote still has `expect` (null: only if absent). */
 export interface LeaseUpdate {

@@ -5,7 +5,8 @@
  * core's re-read after a failed swap sees the winner.
  */
 import { GatosError, type Oid, type RefEntry, type RefStore, type RefUpdate } from '@gatos/core';
-import { type Repository, runGit } from '@gatos/git';
+import type { Repository } from './repository.js';
+import { runGit } from './run-git.js';
 import { pushWithLease } from './remote.js';
 
 /** Options of {@link createRemoteRefStore}. */

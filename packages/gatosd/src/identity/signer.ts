@@ -1,6 +1,6 @@
 /** Chooses the acting identity and turns its local private key into an event signer. */
 import { type EventSigner, GatosError, type TrustSet, parseActor, signEvent } from '@gatos/core';
-import type { KeyFile } from './key-file.js';
+import { type KeyFile, keySeed } from './key-file.js';
 
 /**
  * The actor a command acts as: `--actor`, else `$GATOS_ACTOR`, else the only local key registered in this
@@ -40,6 +40,6 @@ export function signerFor(actor: string, keys: KeyFile[], trust: TrustSet): Even
       { data: { actor }, hint: `Run \`git gatos key new --actor ${actor}\` in this repository.` },
     );
   }
-  const seed = Uint8Array.from(Buffer.from(key.seed, 'hex'));
+  const seed = keySeed(key);
   return { actor, keyId: key.key_id, sign: (position) => signEvent(seed, position) };
 }

@@ -91,3 +91,8 @@ export async function listKeyFiles(env: NodeJS.ProcessEnv): Promise<KeyFile[]> {
 export async function deleteKeyFile(env: NodeJS.ProcessEnv, id: string): Promise<void> {
   await unlink(fileFor(keysDir(env), id)).catch(() => {});
 }
+
+/** The private seed of a key file (32 bytes). */
+export function keySeed(key: KeyFile): Uint8Array {
+  return Uint8Array.from(Buffer.from(key.seed, 'hex'));
+}

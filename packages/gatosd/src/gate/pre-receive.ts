@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { createUlidFactory, isGatosError, type Oid } from '@gatos/core';
 import { createObjectStore, createRefStore, type GitEnv, openRepository, runGit } from '@gatos/git';
-import { appendDenyRecord, type StoredDenyRecord, sha256Digest } from './deny-audit.js';
-import { decidePush, type GateDecision, parsePushLines } from './push-gate.js';
+import { appendDenyRecord, type StoredDenyRecord, sha256Digest } from '@gatos/core';
+import type { GateDecision } from './gate-types.js';
+import { decidePush, parsePushLines } from './push-gate.js';
 
 /** The variables git sets for a pre-receive quarantine; unset them to write to the real repository. */
 export const QUARANTINE_ENV: GitEnv = {

@@ -7,7 +7,8 @@
 import {
   type Checkpoint,
   CONFIG_REF,
-  createEchoLua,
+  type FoldEngine,
+  readOnlyRefView,
   GatosError,
   type LoadedFold,
   type ObjectStore,
@@ -27,17 +28,8 @@ export interface RefoldProblem {
   data?: Record<string, unknown>;
 }
 
-/** Loads fold sources into an engine with the profile's limits; `close` frees it. */
-export interface GateFoldEngine {
-  loadFold: (source: string) => Promise<LoadedFold>;
-  close: () => void;
-}
-
-/** Starts an EchoLua engine with the limits of `config` (the repository profile). */
-export async function openGateFoldEngine(config: RepoConfig): Promise<GateFoldEngine> {
-  const vm = await createEchoLua({ fuel: config.fold.fuel, memoryBytes: config.fold.memory_bytes });
-  return { loadFold: (source) => vm.loadFold(source, 'fold'), close: () => vm.close() };
-}
+/** Loads fold sources into an engine with the profile's limits; `close` frees it (core's `FoldEngine`). */
+export type GateFoldEngine = Pick<FoldEngine, 'loadFold' | 'close'>;
 
 /**
  * The profile that governs a push: the current `refs/gatos/config`, and the pushed one when the push updates it.
@@ -51,13 +43,7 @@ export async function gateProfile(
   const current = await readRepoConfig(objects, refs);
   let pushed: RepoConfig | null = null;
   if (pushedConfig) {
-    pushed = await readRepoConfig(objects, {
-      read: async (ref) => (ref === CONFIG_REF ? pushedConfig : refs.read(ref)),
-      cas: async () => {
-        throw new GatosError('GATOS_E_INTERNAL', 'the push-gate never writes through this view');
-      },
-      list: (prefix) => refs.list(prefix),
-    });
+    pushed = await readRepoConfig(objects, readOnlyRefView(refs, new Map([[CONFIG_REF, pushedConfig]])));
   }
   const refold = current?.gate_refold === true || pushed?.gate_refold === true;
   // Limits: the current profile's (what the repository agreed on), else the pushed one's.

@@ -20,77 +20,22 @@ import {
   checkEvent,
   isOid,
   type LoadedFold,
-  NAMESPACE_RE,
+  openFoldEngine,
+  DENY_REF,
+  GATOS_PREFIX,
+  parseStateRef,
+  readOnlyRefView,
+  type RefKind,
+  refKind,
   verifyProofOfFold,
   ZERO_OID,
   type RepoConfig,
   DEFAULT_CLAIM_SKEW_MS,
 } from '@gatos/core';
-import {
-  type GateFoldEngine,
-  gateProfile,
-  openGateFoldEngine,
-  refoldPushedCheckpoints,
-} from './gate-refold.js';
-import { checkJobUpdate, isJobPlaneRef, JOB_GATE_RULES, JobRefusal, jobRefRefusal } from './job-gate.js';
-import { openPolicyGate, PolicyRefusal } from './policy-gate.js';
-
-/** One line of pre-receive input: `<old> <new> <ref>`; null stands for the all-zero id (create / delete). */
-export interface PushUpdate {
-  ref: string;
-  old: Oid | null;
-  new: Oid | null;
-}
-
-/** The stable rule ids a refusal names. */
-export const RULES = {
-  'no-delete': 'GATOS chain refs cannot be deleted',
-  'ff-only': 'GATOS chain refs move fast-forward only',
-  'ref-layout': 'the ref name is not valid under the refs/gatos layout',
-  'audit-reserved': 'only the push-gate appends to refs/gatos/audit/policy/deny',
-  'trust-key': 'a trust registry entry is invalid',
-  'event-malformed': 'a journal commit is not a valid GATOS event commit',
-  'event-signature':
-    'a journal event is not signed by a registered key of its actor for this ref and position',
-  'state-proof': 'a state checkpoint is malformed or its Proof-of-Fold does not verify',
-  'state-refold': 're-folding history does not reproduce a pushed checkpoint (profiles with gate_refold)',
-  'gate-error': 'the gate could not check the update (it fails closed)',
-  'policy-default-deny': 'no rule of the active policy allows the event',
-  'policy-quorum': 'a policy activation without a grant that met the active policy quorum',
-  'policy-rollback': 'a policy activation whose version does not exceed the active one',
-  'policy-bundle': 'a policy bundle or activation is malformed, or published without activation',
-  ...JOB_GATE_RULES,
-} as const;
-
-/** A rule id. */
-export type RuleId = keyof typeof RULES;
-
-/** One refused ref update. */
-export interface Denial {
-  ref: string;
-  old: Oid | null;
-  new: Oid | null;
-  /** A gate rule id; policy denials may carry a rule id of the active policy (see policy-gate.ts). */
-  rule: RuleId;
-  reason: string;
-  /** The GATOS error code behind the refusal, when there is one. */
-  code?: string;
-  /** The actor the ref belongs to (journals), when known. */
-  actor?: string;
-  /** The offending commit, when known. */
-  commit?: Oid;
-}
-
-/** The gate's answer for a whole push (all or nothing). */
-export interface GateDecision {
-  allowed: boolean;
-  denials: Denial[];
-  /** Updates checked (per ref: which kind of check ran). */
-  checked: { ref: string; kind: RefKind }[];
-}
-
-/** How the gate treats a ref. */
-export type RefKind = 'plain' | 'gatos-other' | 'journal' | 'state' | 'policies' | 'audit' | 'trust' | 'job';
+import { type GateFoldEngine, gateProfile, refoldPushedCheckpoints } from './gate-refold.js';
+import { type Denial, type GateDecision, GateRefusal, type PushUpdate, type RuleId } from './gate-types.js';
+import { checkJobUpdate, jobRefRefusal } from './job-gate.js';
+import { openPolicyGate } from './policy-gate.js';
 
 /** Inputs of {@link decidePush}. */
 export interface GateInput {
@@ -131,41 +76,6 @@ export function parsePushLines(text: string): PushUpdate[] {
   return out;
 }
 
-/** Classifies a ref name. */
-export function refKind(ref: string): RefKind {
-  if (!ref.startsWith('refs/gatos/')) return 'plain';
-  if (ref === TRUST_KEYS_REF) return 'trust';
-  // Before 'audit': the job audit chains are checked with the rest of the job plane.
-  if (isJobPlaneRef(ref)) return 'job';
-  const plane = ref.split('/')[2];
-  if (plane === 'journal' || plane === 'state' || plane === 'policies' || plane === 'audit') return plane;
-  return 'gatos-other';
-}
-
-/** The deny chain's ref; pushes may not touch it. */
-export const DENY_REF = 'refs/gatos/audit/policy/deny';
-
-class Refusal extends Error {
-  constructor(
-    readonly rule: RuleId,
-    readonly reason: string,
-    readonly extra: { code?: string; commit?: Oid; actor?: string } = {},
-  ) {
-    super(reason);
-  }
-}
-
-/** A RefStore view where the trust ref has a given value (to read the pushed registry). */
-function trustView(refs: RefStore, head: Oid): RefStore {
-  return {
-    read: async (ref) => (ref === TRUST_KEYS_REF ? head : refs.read(ref)),
-    cas: async () => {
-      throw new GatosError('GATOS_E_INTERNAL', 'the push-gate never writes through this view');
-    },
-    list: (prefix) => refs.list(prefix),
-  };
-}
-
 const eventRule = (code: string): RuleId =>
   code === 'GATOS_E_SIG_INVALID' || code === 'GATOS_E_KEY_NOT_FOUND' || code === 'GATOS_E_SIG_MALFORMED'
     ? 'event-signature'
@@ -173,19 +83,20 @@ const eventRule = (code: string): RuleId =>
 
 async function checkJournal(u: PushUpdate & { new: Oid }, objects: ObjectStore, trust: TrustSet) {
   const j = parseJournalRef(u.ref);
-  if (!j) throw new Refusal('ref-layout', `${u.ref} is not refs/gatos/journal/<ns>/<kind>/<enc-name>`);
+  if (!j)
+    throw new GateRefusal('ref-layout', `${u.ref} is not ${GATOS_PREFIX}journal/<ns>/<kind>/<enc-name>`);
   let loaded: Awaited<ReturnType<typeof loadEventCommits>>;
   try {
     loaded = await loadEventCommits(objects, u.ref, u.new, u.old);
   } catch (e) {
     if (!isGatosError(e)) throw e;
-    throw new Refusal('event-malformed', e.message, { code: e.code, actor: j.actor });
+    throw new GateRefusal('event-malformed', e.message, { code: e.code, actor: j.actor });
   }
   let parent = u.old;
   for (const [i, l] of loaded.entries()) {
     const at = `event ${l.commit.oid.slice(0, 12)}`;
     if (l.error) {
-      throw new Refusal('event-malformed', `${at}: ${l.error.message}`, {
+      throw new GateRefusal('event-malformed', `${at}: ${l.error.message}`, {
         code: l.error.code,
         commit: l.commit.oid,
         actor: j.actor,
@@ -196,7 +107,7 @@ async function checkJournal(u: PushUpdate & { new: Oid }, objects: ObjectStore, 
       problems = checkEvent(parseEventCommit(u.ref, l.commit, l.blob!), i, parent, trust);
     } catch (e) {
       if (!isGatosError(e)) throw e;
-      throw new Refusal(eventRule(e.code), `${at}: ${e.message}`, {
+      throw new GateRefusal(eventRule(e.code), `${at}: ${e.message}`, {
         code: e.code,
         commit: l.commit.oid,
         actor: j.actor,
@@ -209,7 +120,7 @@ async function checkJournal(u: PushUpdate & { new: Oid }, objects: ObjectStore, 
           Number(eventRule(b.code) === 'event-signature') - Number(eventRule(a.code) === 'event-signature'),
       );
       const p = sorted[0]!;
-      throw new Refusal(eventRule(p.code), `${at}: ${sorted.map((q) => q.message).join('; ')}`, {
+      throw new GateRefusal(eventRule(p.code), `${at}: ${sorted.map((q) => q.message).join('; ')}`, {
         code: p.code,
         commit: l.commit.oid,
         actor: j.actor,
@@ -225,13 +136,12 @@ async function checkState(
   trust: TrustSet,
   refolder: () => Promise<Refolder>,
 ) {
-  const m = /^refs\/gatos\/state\/([^/]+)$/.exec(u.ref);
-  if (!m || !NAMESPACE_RE.test(m[1]!))
-    throw new Refusal('ref-layout', `${u.ref} is not refs/gatos/state/<ns>`);
-  const ns = m[1]!;
+  const parsed = parseStateRef(u.ref);
+  if (!parsed) throw new GateRefusal('ref-layout', `${u.ref} is not ${GATOS_PREFIX}state/<ns>`);
+  const { ns } = parsed;
   const commits = await objects.chain(u.new, u.old);
   if (commits.length > 0 && (commits[0]!.parents[0] ?? null) !== u.old) {
-    throw new Refusal('ff-only', 'the first-parent chain of the new value does not contain the old');
+    throw new GateRefusal('ff-only', 'the first-parent chain of the new value does not contain the old');
   }
   const checkpoints: Checkpoint[] = [];
   for (const c of commits) {
@@ -244,7 +154,7 @@ async function checkState(
       verifyProofOfFold(cp.envelopeBytes, trust, { ns });
     } catch (e) {
       if (!isGatosError(e)) throw e;
-      throw new Refusal('state-proof', `checkpoint ${c.oid.slice(0, 12)}: ${e.message}`, {
+      throw new GateRefusal('state-proof', `checkpoint ${c.oid.slice(0, 12)}: ${e.message}`, {
         code: e.code,
         commit: c.oid,
       });
@@ -259,11 +169,11 @@ async function checkState(
     problems = await refoldPushedCheckpoints({ objects, trust, old, checkpoints, loadFold: r.loadFold });
   } catch (e) {
     if (!isGatosError(e)) throw e;
-    throw new Refusal('state-refold', `re-folding failed: ${e.message}`, { code: e.code });
+    throw new GateRefusal('state-refold', `re-folding failed: ${e.message}`, { code: e.code });
   }
   if (problems.length > 0) {
     const first = problems[0]!;
-    throw new Refusal(
+    throw new GateRefusal(
       'state-refold',
       `checkpoint ${first.checkpoint.slice(0, 12)}: ${problems.map((p) => p.message).join('; ')}`,
       { code: first.code, commit: first.checkpoint },
@@ -279,28 +189,15 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
   const { objects, refs, isAncestor, updates } = input;
   const denials: Denial[] = [];
   const checked: GateDecision['checked'] = [];
-  const deny = (u: PushUpdate, r: Refusal) => {
-    const actor = r.extra.actor ?? parseJournalRef(u.ref)?.actor;
-    denials.push({
-      ref: u.ref,
-      old: u.old,
-      new: u.new,
-      rule: r.rule,
-      reason: r.reason,
-      ...(r.extra.code ? { code: r.extra.code } : {}),
-      ...(actor ? { actor } : {}),
-      ...(r.extra.commit ? { commit: r.extra.commit } : {}),
-    });
-  };
+  const deny = (u: PushUpdate, r: GateRefusal) => denials.push(r.denial(u));
   const guarded = async (u: PushUpdate, fn: () => Promise<void>) => {
     try {
       await fn();
     } catch (e) {
-      if (e instanceof Refusal) deny(u, e);
-      else if (e instanceof PolicyRefusal || e instanceof JobRefusal) denials.push(e.denial(u));
+      if (e instanceof GateRefusal) deny(u, e);
       else {
         const msg = e instanceof Error ? e.message : String(e);
-        deny(u, new Refusal('gate-error', msg, isGatosError(e) ? { code: e.code } : {}));
+        deny(u, new GateRefusal('gate-error', msg, isGatosError(e) ? { code: e.code } : {}));
       }
     }
   };
@@ -312,17 +209,17 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     checked.push({ ref: u.ref, kind });
     if (kind === 'plain' || kind === 'gatos-other') continue;
     await guarded(u, async () => {
-      if (u.new === null) throw new Refusal('no-delete', 'a GATOS chain ref cannot be deleted');
-      if (!isOid(u.new)) throw new Refusal('gate-error', `bad object id ${u.new}`);
+      if (u.new === null) throw new GateRefusal('no-delete', 'a GATOS chain ref cannot be deleted');
+      if (!isOid(u.new)) throw new GateRefusal('gate-error', `bad object id ${u.new}`);
       if (u.ref === DENY_REF) {
-        throw new Refusal('audit-reserved', 'this chain is appended by the push-gate only');
+        throw new GateRefusal('audit-reserved', 'this chain is appended by the push-gate only');
       }
       if (kind === 'job') {
         const r = jobRefRefusal(u);
         if (r) throw r;
       }
       if (u.old !== null && !(await isAncestor(u.old, u.new))) {
-        throw new Refusal('ff-only', `${u.new.slice(0, 12)} does not descend from ${u.old.slice(0, 12)}`);
+        throw new GateRefusal('ff-only', `${u.new.slice(0, 12)} does not descend from ${u.old.slice(0, 12)}`);
       }
       pending.push({ ...u, new: u.new, kind });
     });
@@ -333,10 +230,10 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
   if (trustUpdate) {
     await guarded(trustUpdate, async () => {
       try {
-        trust = await readTrust(objects, trustView(refs, trustUpdate.new));
+        trust = await readTrust(objects, readOnlyRefView(refs, new Map([[TRUST_KEYS_REF, trustUpdate.new]])));
       } catch (e) {
         if (!isGatosError(e)) throw e;
-        throw new Refusal('trust-key', e.message, { code: e.code });
+        throw new GateRefusal('trust-key', e.message, { code: e.code });
       }
     });
   }
@@ -355,7 +252,7 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
       return {
         refold,
         loadFold: async (source: string) => {
-          engine ??= await (input.openFoldEngine ?? openGateFoldEngine)(config!);
+          engine ??= await (input.openFoldEngine ?? openFoldEngine)(config!);
           return engine.loadFold(source);
         },
       };

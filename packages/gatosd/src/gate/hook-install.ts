@@ -9,7 +9,7 @@ import { openRepository } from '@gatos/git';
 export const HOOK_MARKER = '# gatos-pre-receive: installed by `git gatos hook install`';
 
 /** Absolute path of the executable hook entry (`packages/gatosd/bin/gatos-pre-receive`). */
-export const PRE_RECEIVE_BIN = fileURLToPath(new URL('../bin/gatos-pre-receive', import.meta.url));
+export const PRE_RECEIVE_BIN = fileURLToPath(new URL('../../bin/gatos-pre-receive', import.meta.url));
 
 /** The hook script: a small sh wrapper exec'ing node on the built entry. */
 export function hookScript(node: string = process.execPath, bin: string = PRE_RECEIVE_BIN): string {

@@ -21,48 +21,15 @@ import {
   type RefStore,
   type TrustSet,
   verifyActivation,
+  POLICIES_PREFIX,
 } from '@gatos/core';
-import type { Denial, PushUpdate } from './push-gate.js';
-
-/** Rule ids of the policy gate (besides the policy's own rule ids). */
-export const POLICY_GATE_RULES = {
-  'policy-default-deny': 'no rule of the active policy allows the event (or the request was malformed)',
-  'policy-quorum': 'a policy activation without a grant that met the active policy quorum',
-  'policy-rollback': 'a policy activation whose version does not exceed the active one',
-  'policy-bundle': 'a policy bundle or activation is malformed, or a bundle is published without activation',
-} as const;
-
-/** A refusal by the policy gate; `rule` may be a rule id of the active policy. */
-export class PolicyRefusal extends Error {
-  constructor(
-    readonly rule: string,
-    readonly reason: string,
-    readonly extra: { code?: string; commit?: Oid; actor?: string } = {},
-  ) {
-    super(reason);
-  }
-
-  /** The denial this refusal stands for. */
-  denial(u: PushUpdate): Denial {
-    return {
-      ref: u.ref,
-      old: u.old,
-      new: u.new,
-      // A policy's own rule id is not a gate RuleId; readers fall back to printing the id.
-      rule: this.rule as Denial['rule'],
-      reason: this.reason,
-      ...(this.extra.code ? { code: this.extra.code } : {}),
-      ...(this.extra.actor ? { actor: this.extra.actor } : {}),
-      ...(this.extra.commit ? { commit: this.extra.commit } : {}),
-    };
-  }
-}
+import { type Denial, GateRefusal, type PushUpdate } from './gate-types.js';
 
 /** The policy gate of one push. */
 export interface PolicyGate {
   /** The policy journal events are checked against: the pushed one when its update passes, else the current. */
   active: ActivePolicy | null;
-  /** Throws {@link PolicyRefusal} when an event of the (already validated) journal update is not allowed. */
+  /** Throws {@link GateRefusal} when an event of the (already validated) journal update is not allowed. */
   checkJournal(u: PushUpdate & { new: Oid }): Promise<void>;
 }
 
@@ -88,16 +55,16 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
   const { objects, refs } = input;
   const current = await readActivePolicyAt(objects, await refs.read(POLICY_ACTIVE_REF));
   let active = current;
-  const policyUpdates = input.updates.filter((u) => u.ref.startsWith('refs/gatos/policies/'));
+  const policyUpdates = input.updates.filter((u) => u.ref.startsWith(POLICIES_PREFIX));
   const activated = new Set<Oid>();
   const activeUpdate = policyUpdates.find((u) => u.ref === POLICY_ACTIVE_REF);
   const pushedValue = (ref: string) => input.updates.find((u) => u.ref === ref)?.new;
   const refused = (u: PushUpdate, e: unknown) =>
     input.deny(
-      (e instanceof PolicyRefusal
+      (e instanceof GateRefusal
         ? e
         : e instanceof ActivationError
-          ? new PolicyRefusal(e.rule, e.message, {
+          ? GateRefusal.byPolicyRule(e.rule, e.message, {
               code:
                 e.rule === 'policy-rollback'
                   ? 'GATOS_E_POLICY_ROLLBACK'
@@ -105,7 +72,7 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
                     ? 'GATOS_E_POLICY_QUORUM'
                     : 'GATOS_E_POLICY_BUNDLE',
             })
-          : new PolicyRefusal(
+          : GateRefusal.byPolicyRule(
               isGatosError(e, 'GATOS_E_POLICY_BUNDLE') ? 'policy-bundle' : 'gate-error',
               msg(e),
               isGatosError(e) ? { code: e.code } : {},
@@ -117,9 +84,10 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
     try {
       const trust = await input.trust();
       const commits = await objects.chain(activeUpdate.new, activeUpdate.old);
-      if (commits.length === 0) throw new PolicyRefusal('policy-bundle', 'the update adds no activation');
+      if (commits.length === 0)
+        throw GateRefusal.byPolicyRule('policy-bundle', 'the update adds no activation');
       if ((commits[0]!.parents[0] ?? null) !== activeUpdate.old) {
-        throw new PolicyRefusal(
+        throw GateRefusal.byPolicyRule(
           'policy-bundle',
           'the first-parent chain of the new value does not contain the old',
         );
@@ -135,7 +103,7 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
         };
         const ok = await verifyActivation({ objects, trust, record, previous, isRevoked }).catch((e) => {
           if (e instanceof ActivationError)
-            throw new PolicyRefusal(e.rule, `activation ${c.oid.slice(0, 12)}: ${e.message}`, {
+            throw GateRefusal.byPolicyRule(e.rule, `activation ${c.oid.slice(0, 12)}: ${e.message}`, {
               code:
                 e.rule === 'policy-rollback'
                   ? 'GATOS_E_POLICY_ROLLBACK'
@@ -150,7 +118,7 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
         const bref = `${POLICY_BUNDLES_PREFIX}${record.version}`;
         const bval = pushedValue(bref) ?? (await refs.read(bref));
         if (bval !== record.bundle) {
-          throw new PolicyRefusal(
+          throw GateRefusal.byPolicyRule(
             'policy-bundle',
             `activation ${c.oid.slice(0, 12)}: ${bref} does not hold its bundle`,
             { commit: c.oid },
@@ -170,13 +138,13 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
     try {
       const version = parseBundleRef(u.ref);
       if (version === null)
-        throw new PolicyRefusal(
+        throw GateRefusal.byPolicyRule(
           'ref-layout',
-          `${u.ref} is not refs/gatos/policies/active or bundles/<version>`,
+          `${u.ref} is not ${POLICY_ACTIVE_REF} or ${POLICY_BUNDLES_PREFIX}<version>`,
         );
-      if (u.old !== null) throw new PolicyRefusal('policy-bundle', 'a published bundle never changes');
+      if (u.old !== null) throw GateRefusal.byPolicyRule('policy-bundle', 'a published bundle never changes');
       if (!activated.has(u.new)) {
-        throw new PolicyRefusal(
+        throw GateRefusal.byPolicyRule(
           'policy-quorum',
           'a bundle is published only with the activation (grant) that activates it',
         );
@@ -209,7 +177,7 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
         if (d.decision !== 'allow') {
           const evalError =
             d.errors.length > 0 && !d.matched.some((m) => m.effect === 'deny' && m.rule === d.rule);
-          throw new PolicyRefusal(
+          throw GateRefusal.byPolicyRule(
             d.rule ?? 'policy-default-deny',
             `event ${e.commit.slice(0, 12)} (${env.type}) under policy version ${policy.record.version}: ${d.reason}`,
             {

@@ -1,0 +1,113 @@
+/**
+ * What the push-gate's checks share (`spec/push-gate.md`): the update being checked, the rule ids a refusal names,
+ * the refusal thrown by every check, and the decision. The checks (common rules, journals, checkpoints, policies,
+ * the job plane) import this file and never each other, so the gate has no import cycle.
+ */
+import {
+  DENY_REF,
+  type Denial as DenialRecord,
+  GATOS_PREFIX,
+  JOB_AUDIT_PREFIX,
+  JOBS_PREFIX,
+  type Oid,
+  parseJournalRef,
+  type RefKind,
+} from '@gatos/core';
+
+/** One line of pre-receive input: `<old> <new> <ref>`; null stands for the all-zero id (create / delete). */
+export interface PushUpdate {
+  ref: string;
+  old: Oid | null;
+  new: Oid | null;
+}
+
+/** Rule ids of the job gate (`spec/push-gate.md` § 2.5). */
+export const JOB_GATE_RULES = {
+  'job-ref': `a ref under ${JOBS_PREFIX} or ${JOB_AUDIT_PREFIX} that the job plane does not define`,
+  'job-create-only': 'a job manifest or result ref, once created, never changes',
+  'job-manifest': 'a pushed manifest is not the canonical manifest commit of the job its ref names',
+  'job-claim': 'a claim commit is malformed or is not a valid step of the claim chain',
+  'job-claim-signature': 'a claim record is not signed by its worker with a registered key',
+  'job-lease':
+    "a reclaim of a lease that has not expired by the gate's clock, or a claim dated in its future",
+  'job-result':
+    'a result not named by the done claim, not canonical, or whose Proof-of-Execution does not verify',
+  'job-audit': "a job audit entry that is malformed or does not copy the job result's envelope",
+  'job-cache': 'a result-cache index commit that is malformed or changes or drops an entry',
+} as const;
+
+/** The stable rule ids a refusal names, with what each means. */
+export const RULES = {
+  'no-delete': 'GATOS chain refs cannot be deleted',
+  'ff-only': 'GATOS chain refs move fast-forward only',
+  'ref-layout': `the ref name is not valid under the ${GATOS_PREFIX} layout`,
+  'audit-reserved': `only the push-gate appends to ${DENY_REF}`,
+  'trust-key': 'a trust registry entry is invalid',
+  'event-malformed': 'a journal commit is not a valid GATOS event commit',
+  'event-signature':
+    'a journal event is not signed by a registered key of its actor for this ref and position',
+  'state-proof': 'a state checkpoint is malformed or its Proof-of-Fold does not verify',
+  'state-refold': 're-folding history does not reproduce a pushed checkpoint (profiles with gate_refold)',
+  'gate-error': 'the gate could not check the update (it fails closed)',
+  'policy-default-deny': 'no rule of the active policy allows the event',
+  'policy-quorum': 'a policy activation without a grant that met the active policy quorum',
+  'policy-rollback': 'a policy activation whose version does not exceed the active one',
+  'policy-bundle': 'a policy bundle or activation is malformed, or published without activation',
+  ...JOB_GATE_RULES,
+} as const;
+
+/** A rule id. */
+export type RuleId = keyof typeof RULES;
+/** A job gate rule id. */
+export type JobRuleId = keyof typeof JOB_GATE_RULES;
+
+/** One refused ref update; `rule` is a {@link RuleId}, or a rule id of the active policy for policy denials. */
+export interface Denial extends DenialRecord {
+  rule: RuleId;
+}
+
+/** What a refusal adds to its rule and reason. */
+export interface RefusalExtra {
+  code?: string;
+  commit?: Oid;
+  actor?: string;
+}
+
+/** The one refusal every gate check throws: a rule, a reason, and what is known of the offending object. */
+export class GateRefusal extends Error {
+  constructor(
+    readonly rule: RuleId,
+    readonly reason: string,
+    readonly extra: RefusalExtra = {},
+  ) {
+    super(reason);
+  }
+
+  /** A refusal by a rule of the active policy (its own rule id, not a gate {@link RuleId}). */
+  static byPolicyRule(rule: string, reason: string, extra: RefusalExtra = {}): GateRefusal {
+    return new GateRefusal(rule as RuleId, reason, extra);
+  }
+
+  /** The denial this refusal stands for; a journal's actor is named even when the check did not say. */
+  denial(u: PushUpdate): Denial {
+    const actor = this.extra.actor ?? parseJournalRef(u.ref)?.actor;
+    return {
+      ref: u.ref,
+      old: u.old,
+      new: u.new,
+      rule: this.rule,
+      reason: this.reason,
+      ...(this.extra.code ? { code: this.extra.code } : {}),
+      ...(actor ? { actor } : {}),
+      ...(this.extra.commit ? { commit: this.extra.commit } : {}),
+    };
+  }
+}
+
+/** The gate's answer for a whole push (all or nothing). */
+export interface GateDecision {
+  allowed: boolean;
+  denials: Denial[];
+  /** Updates checked (per ref: which kind of check ran). */
+  checked: { ref: string; kind: RefKind }[];
+}

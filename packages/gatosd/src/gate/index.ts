@@ -1,0 +1,8 @@
+/** `@gatos/gatosd/gate`: the push-gate (pre-receive hook), its checks, and its installer. */
+export * from './gate-types.js';
+export * from './push-gate.js';
+export * from './pre-receive.js';
+export * from './hook-install.js';
+export * from './gate-refold.js';
+export { jobRefRefusal, checkJobUpdate, parseJobPlaneRef, type JobRef } from './job-gate.js';
+export { openPolicyGate, type PolicyGate, type PolicyGateInput } from './policy-gate.js';
