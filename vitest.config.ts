@@ -1,15 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@gatos/core': src('gatos-core'),
-      '@gatos/git': src('gatos-git'),
-      '@gatos/gatosd': src('gatosd'),
-    },
+    // Tests run against the sources; every package entry point (and subpath export) maps to its source file.
+    alias: [
+      { find: /^@gatos\/core$/, replacement: src('gatos-core/src/index.ts') },
+      { find: /^@gatos\/core\/(errors|ref-layout)$/, replacement: src('gatos-core/src/$1.ts') },
+      { find: /^@gatos\/git$/, replacement: src('gatos-git/src/index.ts') },
+      { find: /^@gatos\/gatosd$/, replacement: src('gatosd/src/index.ts') },
+      { find: /^@gatos\/gatosd\/(gate|daemon|jobs|identity)$/, replacement: src('gatosd/src/$1/index.ts') },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'conformance/**/*.test.ts'],

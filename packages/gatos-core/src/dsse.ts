@@ -5,6 +5,7 @@
  * form to verify. GATOS still writes one exact byte form ({@link serializeDsse}) because proof envelopes are stored
  * in git and named by digest. Normative text: `spec/proof-of-fold.md` § DSSE.
  */
+import { TRUST_KEYS_REF } from './ref-layout.js';
 import { isValidPublicKey, verifySignature } from './ed25519.js';
 import { GatosError } from './errors.js';
 
@@ -256,7 +257,7 @@ export function openDsse(
       `DSSE envelope: ${verified.length} of ${threshold} required signatures verify (${why})`,
       {
         data: { threshold, verified: verified.length, signatures: results },
-        hint: 'the signing key must be registered on refs/gatos/trust/keys and sign the PAE of this payload',
+        hint: `the signing key must be registered on ${TRUST_KEYS_REF} and sign the PAE of this payload`,
       },
     );
   }

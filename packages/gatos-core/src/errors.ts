@@ -259,7 +259,7 @@ export const ErrorCodes = {
   ],
   GATOS_E_JOB_NOT_FOUND: [
     ExitStatus.notFound,
-    'No job with that id: `refs/gatos/jobs/<job-id>/manifest` does not exist here (fetch it first).',
+    'No job with that id: its manifest ref does not exist here (fetch the job plane first).',
   ],
   GATOS_E_JOB_CLAIMED: [
     ExitStatus.conflict,

@@ -5,7 +5,6 @@
  * conflict (`refs/a/b` vs `refs/a/b/c`), and so names never contain characters git forbids (`:` among them).
  */
 import { GatosError } from './errors.js';
-import { JOB_ID_RE } from './job/fields.js';
 
 /** The kinds of actor an envelope may name. */
 export const ACTOR_KINDS = ['user', 'agent', 'service'] as const;
@@ -259,6 +258,8 @@ export function ackRef(topic: string, group: string): string {
 
 // ---- The job plane (`spec/job-plane.md` § 1).
 
+/** A job id: an Event-CID string (CIDv1 dag-cbor blake3-256, base32 lower). */
+export const JOB_ID_RE = /^b[a-z2-7]{58}$/;
 /** Prefix of every per-job ref. */
 export const JOBS_PREFIX = 'refs/gatos/jobs/';
 /** The result-cache index chain. */

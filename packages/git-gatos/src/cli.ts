@@ -3,7 +3,8 @@
  * stable code and exit status in one place.
  */
 import { randomBytes } from 'node:crypto';
-import { ErrorCodes, GatosError, isGatosError } from '@gatos/core';
+import { ErrorCodes, GatosError, isGatosError } from '@gatos/core/errors';
+import { GATOS_PREFIX } from '@gatos/core/ref-layout';
 import yargs, { type Argv } from 'yargs';
 import type { CliIo, CommandModule, CommandResult, GlobalArgs } from './command.js';
 import { COMMANDS, GROUPS } from './registry.js';
@@ -61,7 +62,7 @@ function buildParser(args: string[], selected: CommandModule | undefined, io: Cl
   let y = yargs(args)
     .scriptName('git gatos')
     .usage(
-      'git gatos <command> [options]\n\nGATOS keeps signed events, state and proofs in git refs under refs/gatos/*.\n' +
+      `git gatos <command> [options]\n\nGATOS keeps signed events, state and proofs in git refs under ${GATOS_PREFIX}*.\n` +
         'Help: `git gatos help [command]` or `git gatos <command> -h`.',
     )
     .option('json', { type: 'boolean', default: false, describe: 'Print machine-readable JSON on stdout' })

@@ -154,7 +154,7 @@ COMMANDS.push(
   {
     words: ['approve'],
     usage: 'approve <proposal>',
-    describe: 'Approve a proposal with your key (a signed event on refs/gatos/approvals/<id>/<actor>)',
+    describe: 'Approve a proposal with your key (a signed event on your approval ref of that proposal)',
     load: () => import('./commands/approve.js'),
   },
   {

@@ -16,16 +16,7 @@ import { encodeCanonical } from '../canonical.js';
 import { GatosError } from '../errors.js';
 import { eventCid } from '../event-cid.js';
 import type { EventEnvelope } from '../event-envelope.js';
-import { formatSignature } from '../event-signature.js';
-import {
-  type GitObject,
-  type Oid,
-  type ParsedCommit,
-  blobObject,
-  commitObject,
-  parseTrailers,
-  treeObject,
-} from '../git-object.js';
+import { type GitObject, type Oid, type ParsedCommit, parseTrailers } from '../git-object.js';
 import { eventCommitObjects } from '../chain/event-commit.js';
 
 const CONTENT_DOMAIN = new TextEncoder().encode('GATOS-BUS-CONTENT-v1\0');

@@ -215,6 +215,11 @@ export interface ChainCheck {
   expectedParent?: Oid | null;
   /** The actor the chain belongs to (a journal's owner); omit for chains any actor may sign (governance). */
   owner?: string | null;
+  /**
+   * Find the key among every registry entry of the envelope's actor (governance chains), rather than by key id
+   * alone (journals): a key id registered for two actors then counts for both.
+   */
+  keyOfActor?: boolean;
 }
 
 /**
@@ -232,9 +237,13 @@ export function checkChainEvent(e: JournalEvent, check: ChainCheck): ChainProble
   const cid = eventCid(e.bytes);
   if (cid.toString() !== e.cid)
     add('GATOS_E_JOURNAL_BROKEN', `Event-CID trailer ${e.cid} does not match ${cid}`);
-  const key = check.trust.byId.get(e.keyId);
-  if (!key) add('GATOS_E_KEY_NOT_FOUND', `key ${e.keyId} is not registered`);
-  else if (key.actor !== e.envelope.actor)
+  const key = check.keyOfActor
+    ? keyOfActor(check.trust, e.envelope.actor, e.keyId)
+    : check.trust.byId.get(e.keyId);
+  if (!key) {
+    const of = check.keyOfActor ? ` for ${e.envelope.actor}` : '';
+    add('GATOS_E_KEY_NOT_FOUND', `key ${e.keyId} is not registered${of}`);
+  } else if (key.actor !== e.envelope.actor)
     add('GATOS_E_SIG_INVALID', `key ${e.keyId} belongs to ${key.actor}`);
   else if (!verifyEventSignature(key.publicKey, { ref: e.ref, parent: e.parent ?? ZERO_OID, cid }, e.sig)) {
     add('GATOS_E_SIG_INVALID', 'signature does not verify for this journal and position');
@@ -254,4 +263,14 @@ export function checkChainEvent(e: JournalEvent, check: ChainCheck): ChainProble
     );
   }
   return problems;
+}
+
+/** The registry entry of `actor` with key id `keyId`, whichever other actors the same key id is registered for. */
+function keyOfActor(
+  trust: TrustSet,
+  actor: string,
+  keyId: string,
+): { actor: string; publicKey: Uint8Array } | null {
+  const k = trust.keys.find((t) => t.actor === actor && t.key_id === keyId);
+  return k ? { actor, publicKey: Uint8Array.from(Buffer.from(k.public_key, 'hex')) } : null;
 }

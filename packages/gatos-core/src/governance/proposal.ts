@@ -18,7 +18,6 @@ import { GatosError } from '../errors.js';
 import type { EventEnvelope } from '../event-envelope.js';
 import { type Oid, parseCommit } from '../git-object.js';
 import type { ObjectStore } from '../object-store.js';
-import { actorFromRefPath, actorRefPath } from '../ref-layout.js';
 import type { RefStore } from '../ref-store.js';
 import type { TrustSet } from '../trust-registry.js';
 
@@ -82,7 +81,7 @@ export function keysByActor(trust: TrustSet): Record<string, string[]> {
  * signature for this ref and parent, and the commit rebuilt from its parts. Returns the problems (empty = valid).
  */
 export function checkGovEvent(e: JournalEvent, trust: TrustSet): string[] {
-  return checkChainEvent(e, { trust }).map((p) => p.message);
+  return checkChainEvent(e, { trust, keyOfActor: true }).map((p) => p.message);
 }
 
 /** A proposal's payload. */

@@ -9,7 +9,8 @@ import type { GitObject, Oid } from '../git-object.js';
 import type { ObjectStore } from '../object-store.js';
 import type { RefStore } from '../ref-store.js';
 import { filesCommit, readCommitFiles } from './commit-files.js';
-import { CONTENT_DIGEST_RE, JOB_ID_RE } from './fields.js';
+import { CONTENT_DIGEST_RE } from './fields.js';
+import { JOB_ID_RE } from '../ref-layout.js';
 import { JOB_CACHE_REF } from '../ref-layout.js';
 
 /** The index at one commit. */

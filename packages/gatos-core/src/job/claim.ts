@@ -11,7 +11,8 @@ import { GatosError } from '../errors.js';
 import { type GitObject, type Oid, type ParsedCommit, isOid } from '../git-object.js';
 import type { ObjectStore } from '../object-store.js';
 import { filesCommit, readCommitFiles } from './commit-files.js';
-import { JOB_ID_RE, WORKER_KEY_ID_RE, fieldFail, intIn, objectWith, stringOf } from './fields.js';
+import { fieldFail, intIn, objectWith, stringOf, WORKER_KEY_ID_RE } from './fields.js';
+import { JOB_ID_RE } from '../ref-layout.js';
 
 /** File of the claim record in a claim commit. */
 export const CLAIM_FILE = 'claim.cbor';

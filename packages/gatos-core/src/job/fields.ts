@@ -15,8 +15,6 @@ export const JOB_PATH_RE = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 export const JOB_PATH_MAX_BYTES = 255;
 /** A worker key id: `ed25519:` and 32 lowercase hex characters. */
 export const WORKER_KEY_ID_RE = /^ed25519:[0-9a-f]{32}$/;
-/** A job id: an Event-CID string (CIDv1 dag-cbor blake3-256, base32 lower). */
-export const JOB_ID_RE = /^b[a-z2-7]{58}$/;
 
 const enc = new TextEncoder();
 

@@ -1,7 +1,6 @@
 /** The job plane (M4): manifests, identities, claims, results, Proof-of-Execution and local job operations. */
 export {
   CONTENT_DIGEST_RE,
-  JOB_ID_RE,
   JOB_PATH_MAX_BYTES,
   JOB_PATH_RE,
   WORKER_KEY_ID_RE,

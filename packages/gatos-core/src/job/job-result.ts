@@ -12,8 +12,6 @@ import { type JsonObject, prettyJson } from '../in-toto.js';
 import type { ObjectStore } from '../object-store.js';
 import { filesCommit, filesUnder, readCommitFiles } from './commit-files.js';
 import {
-  JOB_ID_RE,
-  WORKER_KEY_ID_RE,
   contentDigest,
   digestOf,
   fieldFail,
@@ -22,7 +20,9 @@ import {
   isPlainObject,
   objectWith,
   stringOf,
+  WORKER_KEY_ID_RE,
 } from './fields.js';
+import { JOB_ID_RE } from '../ref-layout.js';
 import { type JobBlobRef, type JobOutput, jobIdentities, outputsRoot } from './job-identity.js';
 import type { JobRuntime } from './manifest.js';
 import type { ManifestCommitData } from './manifest-commit.js';

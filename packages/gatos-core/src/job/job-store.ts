@@ -111,7 +111,7 @@ async function requireManifest(s: JobStores, jobId: string): Promise<Oid> {
       `no job ${jobId}: ${jobManifestRef(jobId)} does not exist`,
       {
         data: { jobId },
-        hint: 'fetch refs/gatos/jobs/* from the shared repository, or submit the job',
+        hint: `fetch ${JOBS_PREFIX}* from the shared repository, or submit the job`,
       },
     );
   }

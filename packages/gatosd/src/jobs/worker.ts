@@ -8,34 +8,35 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type ClaimSigner,
-  type EventEnvelope,
-  type EventSigner,
-  type JobRun,
-  type JobStores,
-  type JobSummary,
-  type ManifestCommitData,
-  type ObjectStore,
-  type Oid,
-  type RefStore,
   BUS_MESSAGE_TYPE,
   claimJob,
+  type ClaimSigner,
   completeJob,
   createEnvelope,
   createUlidFactory,
   envelopeTimestamp,
+  type EventEnvelope,
+  type EventSigner,
   GatosError,
   heartbeatJob,
   isGatosError,
   jobIdentities,
+  jobResultRef,
+  type JobRun,
   JOBS_TOPIC,
+  type JobStores,
+  type JobSummary,
   listJobs,
   lookupCache,
+  type ManifestCommitData,
   NO_POLICY_ROOT,
+  type ObjectStore,
+  type Oid,
   publish,
   readManifestCommit,
   readResultCommit,
   readTrust,
+  type RefStore,
   releaseJob,
   repairJob,
   verifyJob,
@@ -241,7 +242,7 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
     const trust = await readTrust(stores.objects, init.refs);
     const report = await verifyJob(stores, source, trust);
     if (!report.ok) return null;
-    const resultOid = await stores.refs.read(`refs/gatos/jobs/${source}/result`);
+    const resultOid = await stores.refs.read(jobResultRef(source));
     if (!resultOid) return null;
     const r = await readResultCommit(stores.objects, resultOid);
     return {

@@ -17,7 +17,6 @@ import {
   envelopeTimestamp,
   type PublishedMessage,
   publish,
-  readTrust,
   requireRepoConfig,
 } from '@gatos/core';
 import { resolveIdentity } from '@gatos/gatosd/identity';

@@ -1,5 +1,5 @@
 /** `git gatos bus stats`: messages and bytes per segment, live refs, oldest age, rotation suggestions. */
-import { assertTopic, listTopics, topicStats } from '@gatos/core';
+import { assertTopic, GATOS_PREFIX, listTopics, topicStats } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
@@ -19,7 +19,7 @@ const mod: CommandModule<StatsArgs> = {
       const topics = argv.topic !== undefined ? [argv.topic] : await listTopics(ctx);
       const stats = [];
       for (const t of topics) stats.push(await topicStats(ctx, t, now));
-      const gatosRefs = (await ctx.refs.list('refs/gatos/')).length;
+      const gatosRefs = (await ctx.refs.list(GATOS_PREFIX)).length;
       const human: string[] = [];
       for (const s of stats) {
         human.push(
@@ -28,7 +28,7 @@ const mod: CommandModule<StatsArgs> = {
         for (const seg of s.segments) human.push(`  ${seg.segment} ${seg.count} messages ${seg.bytes} bytes`);
         for (const g of s.suggestions) human.push(`  suggestion: ${g}`);
       }
-      human.push(`refs under refs/gatos/: ${gatosRefs}`);
+      human.push(`refs under ${GATOS_PREFIX}: ${gatosRefs}`);
       return { json: { ok: true, topics: stats, gatos_refs: gatosRefs }, human };
     });
   },

@@ -10,7 +10,6 @@ import {
   envelopeTimestamp,
   journalRef,
   readJournal,
-  readTrust,
   requireRepoConfig,
 } from '@gatos/core';
 import { resolveIdentity } from '@gatos/gatosd/identity';

@@ -1,5 +1,13 @@
 /** `git gatos fold verify <state-ref>`: re-fold history and check every checkpoint, proof and root. */
-import { ErrorCodes, GatosError, openFoldEngine, readTrust, stateRef, verifyFoldChain } from '@gatos/core';
+import {
+  ErrorCodes,
+  GATOS_PREFIX,
+  GatosError,
+  openFoldEngine,
+  readTrust,
+  stateRef,
+  verifyFoldChain,
+} from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
@@ -15,10 +23,10 @@ const mod: CommandModule<VerifyArgs> = {
       .positional('state-ref', {
         type: 'string',
         demandOption: true,
-        describe: 'refs/gatos/state/<ns>, or just <ns>',
+        describe: `${GATOS_PREFIX}state/<ns>, or just <ns>`,
       })
       .example(
-        'git gatos fold verify refs/gatos/state/lab',
+        `git gatos fold verify ${stateRef('lab')}`,
         'Verify the whole chain',
       ) as unknown as Argv<VerifyArgs>,
   handler: async (argv, io) =>

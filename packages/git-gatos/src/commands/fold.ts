@@ -1,5 +1,5 @@
 /** `git gatos fold <ns>`: fold new events into a checkpoint on `refs/gatos/state/<ns>` with a signed proof. */
-import { foldNamespace, openFoldEngine, readTrust, requireRepoConfig } from '@gatos/core';
+import { foldNamespace, openFoldEngine, requireRepoConfig } from '@gatos/core';
 import { resolveIdentity } from '@gatos/gatosd/identity';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';

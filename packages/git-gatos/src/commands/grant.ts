@@ -5,9 +5,10 @@
  */
 import {
   activationCommit,
-  activationGatosError,
   ActivationError,
+  activationGatosError,
   appendGovEvents,
+  approvalsPrefix,
   bundleCommit,
   bundleRef,
   decideQuorum,
@@ -16,6 +17,7 @@ import {
   type GrantPayload,
   grantRef,
   POLICY_ACTIVE_REF,
+  proposalRef,
   readApprovals,
   readProposal,
   verifyActivation,
@@ -146,7 +148,7 @@ const mod: CommandModule<GrantArgs> = {
         },
         human: [
           `granted ${p.id}: policy version ${version} is active (${approvals.length} approval(s), ${distinct} distinct key(s), rule "${decision.rule}")`,
-          `  push: git push --atomic origin ${POLICY_ACTIVE_REF} ${bref} ${gref} refs/gatos/proposals/${p.id} 'refs/gatos/approvals/${p.id}/*'`,
+          `  push: git push --atomic origin ${POLICY_ACTIVE_REF} ${bref} ${gref} ${proposalRef(p.id)} '${approvalsPrefix(p.id)}*'`,
         ],
       };
     }),

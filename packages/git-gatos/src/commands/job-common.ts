@@ -10,9 +10,7 @@ import {
   GatosError,
   type JobStores,
   type ObjectStore,
-  readTrust,
   type RefStore,
-  sign,
   type TrustSet,
   ulidFrom,
 } from '@gatos/core';

@@ -4,7 +4,15 @@
  * would decide for a push of those refs, reading the local object store and the remote's ref values. Writes
  * nothing (no DENY record). Exit 0 when the gate would accept, 7 when it would refuse.
  */
-import { GatosError, isGatosError, type Oid, type RefStore, ZERO_OID } from '@gatos/core';
+import {
+  AUDIT_PREFIX,
+  GATOS_PREFIX,
+  GatosError,
+  isGatosError,
+  type Oid,
+  type RefStore,
+  ZERO_OID,
+} from '@gatos/core';
 import { runGit } from '@gatos/git';
 import { decidePush, type PushUpdate } from '@gatos/gatosd/gate';
 import type { Argv } from 'yargs';
@@ -36,7 +44,7 @@ const mod: CommandModule<CheckArgs> = {
       .option('ref', {
         type: 'string',
         array: true,
-        describe: 'Check only these local refs (default: every differing refs/gatos/* ref)',
+        describe: `Check only these local refs (default: every differing ${GATOS_PREFIX}* ref)`,
       })
       .example(
         'git gatos policy check --remote /srv/git/lab.git',
@@ -46,7 +54,7 @@ const mod: CommandModule<CheckArgs> = {
     withContext(io, async ({ repo, objects }) => {
       let remoteText: string;
       try {
-        remoteText = (await runGit(repo, ['ls-remote', argv.remote, 'refs/gatos/*'])).toString('utf8');
+        remoteText = (await runGit(repo, ['ls-remote', argv.remote, `${GATOS_PREFIX}*`])).toString('utf8');
       } catch (cause) {
         throw new GatosError('GATOS_E_GIT', `cannot list the refs of ${argv.remote}`, {
           cause,
@@ -55,13 +63,13 @@ const mod: CommandModule<CheckArgs> = {
       }
       const remote = parseRefLines(remoteText);
       const local = parseRefLines(
-        (await runGit(repo, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/gatos/'])).toString(
+        (await runGit(repo, ['for-each-ref', '--format=%(objectname) %(refname)', GATOS_PREFIX])).toString(
           'utf8',
         ),
       );
       const wanted = argv.ref?.length
         ? argv.ref
-        : [...local.keys()].filter((r) => !r.startsWith('refs/gatos/audit/'));
+        : [...local.keys()].filter((r) => !r.startsWith(AUDIT_PREFIX));
       const updates: PushUpdate[] = [];
       for (const ref of wanted) {
         const next = local.get(ref) ?? null;

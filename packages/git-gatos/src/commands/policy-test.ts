@@ -7,9 +7,10 @@ import {
   ErrorCodes,
   evaluatePolicy,
   GatosError,
+  journalRef,
+  policyCodeRoot,
   type PolicyDecision,
   type PolicyInput,
-  policyCodeRoot,
   type Rgc,
 } from '@gatos/core';
 import type { Argv } from 'yargs';
@@ -62,7 +63,7 @@ export function policyRequestArgs(y: Argv<GlobalArgs>): Argv<GlobalArgs> {
 const mod: CommandModule<TestArgs> = {
   builder: (y: Argv<GlobalArgs>) =>
     policyRequestArgs(y).example(
-      'git gatos policy test lab.rgs --input \'{"ref":"refs/gatos/journal/x","actor":"user:alice"}\'',
+      `git gatos policy test lab.rgs --input '{"ref":"${journalRef('lab', 'user:alice')}","actor":"user:alice"}'`,
       'Exit 0 when allowed, 7 when denied',
     ) as unknown as Argv<TestArgs>,
   handler: async (argv, io) => {

@@ -14,7 +14,6 @@ import {
   type PlainData,
   proposalRef,
   readActivePolicy,
-  readTrust,
   requireRepoConfig,
   type TrustSet,
 } from '@gatos/core';

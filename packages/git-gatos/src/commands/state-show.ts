@@ -17,7 +17,7 @@ const mod: CommandModule<ShowArgs> = {
       .option('at', { type: 'string', describe: 'A checkpoint commit (any revision git understands)' })
       .example('git gatos state show lab', 'Current state')
       .example(
-        'git gatos state show lab --at refs/gatos/state/lab~2',
+        `git gatos state show lab --at ${stateRef('lab')}~2`,
         'An older checkpoint',
       ) as unknown as Argv<ShowArgs>,
   handler: async (argv, io) =>
