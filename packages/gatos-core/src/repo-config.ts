@@ -13,10 +13,10 @@ import {
   parseCommit,
   parseTree,
   treeObject,
-} from './git-object.js';
-import type { ObjectStore } from './object-store.js';
+} from './store/git-object.js';
+import type { ObjectStore } from './store/object-store.js';
 import { CONFIG_REF } from './ref-layout.js';
-import type { RefStore } from './ref-store.js';
+import type { RefStore } from './store/ref-store.js';
 
 /** The profiles GATOS defines. */
 export type ProfileName = 'default' | 'research';

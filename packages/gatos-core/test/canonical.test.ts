@@ -8,7 +8,7 @@ import {
   isWellFormedString,
   type PlainData,
   validatePlainData,
-} from '../src/canonical.js';
+} from '../src/encoding/canonical.js';
 import { type ErrorCode, GatosError } from '../src/errors.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

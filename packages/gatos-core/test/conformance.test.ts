@@ -10,15 +10,15 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { CID } from 'multiformats/cid';
 import { describe, expect, it } from 'vitest';
-import { keyId, keyPairFromSeed, sign, validatePublicKey } from '../src/ed25519.js';
+import { keyId, keyPairFromSeed, sign, validatePublicKey } from '../src/trust/ed25519.js';
 import { type ErrorCode, ErrorCodes, GatosError } from '../src/errors.js';
-import { eventCidString, parseEventCid } from '../src/event-cid.js';
+import { eventCidString, parseEventCid } from '../src/events/event-cid.js';
 import {
   decodeEnvelope,
   type EventEnvelope,
   encodeEnvelope,
   envelopeFromJson,
-} from '../src/event-envelope.js';
+} from '../src/events/event-envelope.js';
 import {
   assertEventSignature,
   eventSigningInput,
@@ -26,7 +26,7 @@ import {
   parseSignature,
   signEvent,
   verifyEventSignature,
-} from '../src/event-signature.js';
+} from '../src/events/event-signature.js';
 
 ed.hashes.sha512 = sha512;
 

@@ -10,8 +10,8 @@ import {
   serializeDsse,
   signDsse,
   verifyDsse,
-} from '../src/dsse.js';
-import { keyId, keyPairFromSeed, sign } from '../src/ed25519.js';
+} from '../src/proofs/dsse.js';
+import { keyId, keyPairFromSeed, sign } from '../src/trust/ed25519.js';
 import { ErrorCodes, type GatosError } from '../src/errors.js';
 
 const vectors = JSON.parse(

@@ -11,7 +11,7 @@ import {
   sign,
   validatePublicKey,
   verifySignature,
-} from '../src/ed25519.js';
+} from '../src/trust/ed25519.js';
 import type { GatosError } from '../src/errors.js';
 
 ed.hashes.sha512 = sha512;

@@ -11,7 +11,7 @@ import {
   eventCidString,
   isEventCid,
   parseEventCid,
-} from '../src/event-cid.js';
+} from '../src/events/event-cid.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const code = (fn: () => unknown) => {

@@ -9,7 +9,7 @@ import {
   envelopeTimestamp,
   isEnvelopeTimestamp,
   validateEnvelope,
-} from '../src/event-envelope.js';
+} from '../src/events/event-envelope.js';
 
 const base: EventEnvelope = {
   type: 'issue.opened',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { keyPairFromSeed } from '../src/ed25519.js';
+import { keyPairFromSeed } from '../src/trust/ed25519.js';
 import type { GatosError } from '../src/errors.js';
-import { eventCid } from '../src/event-cid.js';
+import { eventCid } from '../src/events/event-cid.js';
 import {
   assertEventSignature,
   EVENT_SIG_DOMAIN,
@@ -10,8 +10,8 @@ import {
   parseSignature,
   signEvent,
   verifyEventSignature,
-} from '../src/event-signature.js';
-import { ZERO_OID } from '../src/git-object.js';
+} from '../src/events/event-signature.js';
+import { ZERO_OID } from '../src/store/git-object.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fail = (fn: () => unknown): GatosError | null => {

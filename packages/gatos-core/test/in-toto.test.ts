@@ -12,7 +12,7 @@ import {
   statementBytes,
   validateJsonValue,
   validateStatement,
-} from '../src/in-toto.js';
+} from '../src/proofs/in-toto.js';
 
 const enc = new TextEncoder();
 const fail = (fn: () => unknown): GatosError => {

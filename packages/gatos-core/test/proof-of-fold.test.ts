@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import * as dagCbor from '@ipld/dag-cbor';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type DsseEnvelope, parseDsse, serializeDsse, signDsse } from '../src/dsse.js';
-import { keyId, keyPairFromSeed, sign } from '../src/ed25519.js';
+import { type DsseEnvelope, parseDsse, serializeDsse, signDsse } from '../src/proofs/dsse.js';
+import { keyId, keyPairFromSeed, sign } from '../src/trust/ed25519.js';
 import type { GatosError } from '../src/errors.js';
-import { eventCidString } from '../src/event-cid.js';
-import { type GitObject, hashObject, parseCommit } from '../src/git-object.js';
-import { IN_TOTO_PAYLOAD_TYPE, canonicalJsonBytes, statementBytes } from '../src/in-toto.js';
+import { eventCidString } from '../src/events/event-cid.js';
+import { type GitObject, hashObject, parseCommit } from '../src/store/git-object.js';
+import { IN_TOTO_PAYLOAD_TYPE, canonicalJsonBytes, statementBytes } from '../src/proofs/in-toto.js';
 import {
   CHECKPOINT_FILES,
   PROOF_OF_FOLD_PREDICATE_TYPE,
@@ -27,9 +27,9 @@ import {
   signProofOfFold,
   validateFoldStatement,
   verifyProofOfFold,
-} from '../src/proof-of-fold.js';
-import { stateBytes, stateRoot } from '../src/state-root.js';
-import { type TrustSet, checkTrustedKey, trustedKeyEntry } from '../src/trust-registry.js';
+} from '../src/proofs/proof-of-fold.js';
+import { stateBytes, stateRoot } from '../src/fold/state-root.js';
+import { type TrustSet, checkTrustedKey, trustedKeyEntry } from '../src/trust/trust-registry.js';
 
 const repoRoot = join(import.meta.dirname, '../../..');
 const vectors = JSON.parse(readFileSync(join(repoRoot, 'conformance/dsse/vectors.json'), 'utf8')) as {

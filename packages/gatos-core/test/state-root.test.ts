@@ -4,7 +4,7 @@ import * as dagCbor from '@ipld/dag-cbor';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { describe, expect, it } from 'vitest';
 import type { GatosError } from '../src/errors.js';
-import { eventCidString } from '../src/event-cid.js';
+import { eventCidString } from '../src/events/event-cid.js';
 import {
   STATE_MAX_BYTES,
   parseStateRoot,
@@ -15,7 +15,7 @@ import {
   stateRoot,
   stateRootDigestHex,
   stateRootOfBytes,
-} from '../src/state-root.js';
+} from '../src/fold/state-root.js';
 
 const vectors = JSON.parse(
   readFileSync(join(import.meta.dirname, '../../../conformance/dsse/vectors.json'), 'utf8'),

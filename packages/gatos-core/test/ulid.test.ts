@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ULID_RE } from '../src/event-envelope.js';
-import { createUlidFactory, ulidFrom } from '../src/ulid.js';
+import { ULID_RE } from '../src/events/event-envelope.js';
+import { createUlidFactory, ulidFrom } from '../src/encoding/ulid.js';
 
 describe('ulid', () => {
   it('encodes time and randomness in Crockford base32 (spec example)', () => {

@@ -4,7 +4,7 @@
  * Appends are compare-and-swap with jittered retry, so concurrent refused pushes never fork or lose a record.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJsonBytes } from '../in-toto.js';
+import { canonicalJsonBytes } from '../proofs/in-toto.js';
 import { type RetryOptions, casRetry, casWrite } from '../chain/cas-retry.js';
 import { GatosError } from '../errors.js';
 import {
@@ -15,10 +15,10 @@ import {
   parseCommit,
   parseTree,
   treeObject,
-} from '../git-object.js';
-import type { ObjectStore } from '../object-store.js';
+} from '../store/git-object.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { DENY_REF } from '../ref-layout.js';
-import type { RefStore } from '../ref-store.js';
+import type { RefStore } from '../store/ref-store.js';
 
 /** One refused ref update, as the gate records it (`rule` is a gate rule id or a rule of the active policy). */
 export interface Denial {

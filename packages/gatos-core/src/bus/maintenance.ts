@@ -3,11 +3,11 @@
  * stays provable), `verifyTopic` re-checks live segments and the summary chain, `topicStats` reports sizes.
  */
 import { isGatosError } from '../errors.js';
-import { eventCid } from '../event-cid.js';
-import { parseSignature, verifyEventSignature } from '../event-signature.js';
-import { type Oid, ZERO_OID } from '../git-object.js';
+import { eventCid } from '../events/event-cid.js';
+import { parseSignature, verifyEventSignature } from '../events/event-signature.js';
+import { type Oid, ZERO_OID } from '../store/git-object.js';
 import type { RetryOptions } from '../chain/cas-retry.js';
-import type { TrustSet } from '../trust-registry.js';
+import type { TrustSet } from '../trust/trust-registry.js';
 import { merkleRoot } from './merkle.js';
 import { contentHash, messageCommitObjects } from './message.js';
 import {

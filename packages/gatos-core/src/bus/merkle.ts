@@ -8,7 +8,7 @@
  * segment costs a few hashes instead of 20k (~250 ms on a busy daemon's writer thread).
  */
 import { blake3 } from '@noble/hashes/blake3.js';
-import { parseEventCid } from '../event-cid.js';
+import { parseEventCid } from '../events/event-cid.js';
 
 const LEAF = Uint8Array.of(0x00);
 const NODE = Uint8Array.of(0x01);

@@ -12,11 +12,11 @@
  * message of a segment), so a message cannot be replayed into another segment or position.
  */
 import { blake3 } from '@noble/hashes/blake3.js';
-import { encodeCanonical } from '../canonical.js';
+import { encodeCanonical } from '../encoding/canonical.js';
 import { GatosError } from '../errors.js';
-import { eventCid } from '../event-cid.js';
-import type { EventEnvelope } from '../event-envelope.js';
-import { type GitObject, type Oid, type ParsedCommit, parseTrailers } from '../git-object.js';
+import { eventCid } from '../events/event-cid.js';
+import type { EventEnvelope } from '../events/event-envelope.js';
+import { type GitObject, type Oid, type ParsedCommit, parseTrailers } from '../store/git-object.js';
 import { eventCommitObjects } from '../chain/event-commit.js';
 
 const CONTENT_DOMAIN = new TextEncoder().encode('GATOS-BUS-CONTENT-v1\0');

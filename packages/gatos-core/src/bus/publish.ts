@@ -6,9 +6,9 @@ import { type RetryOptions, casDone, casRetry, casWrite } from '../chain/cas-ret
 import type { EventSigner } from '../chain/event-commit.js';
 import { type PreparedEnvelope, prepareEnvelopes, signChain } from '../chain/signed-chain.js';
 import { GatosError } from '../errors.js';
-import type { EventEnvelope } from '../event-envelope.js';
-import { formatSignature } from '../event-signature.js';
-import type { Oid } from '../git-object.js';
+import type { EventEnvelope } from '../events/event-envelope.js';
+import { formatSignature } from '../events/event-signature.js';
+import type { Oid } from '../store/git-object.js';
 import { contentHash, type MessageMeta, type MessagePosition, messageTrailers } from './message.js';
 import { nextSegmentName, segmentDay } from './names.js';
 import { assertTopic, parseSegmentName, segmentPrefix, segmentRef, summaryRef } from '../ref-layout.js';

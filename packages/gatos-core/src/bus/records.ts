@@ -14,7 +14,7 @@ import {
   commitObject,
   isOid,
   treeObject,
-} from '../git-object.js';
+} from '../store/git-object.js';
 import { parseSegmentName, TOPIC_RE } from '../ref-layout.js';
 
 /** File name of a summary record in its commit's tree. */

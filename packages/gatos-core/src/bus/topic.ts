@@ -4,12 +4,12 @@
  * re-reads only the commits appended since it last looked.
  */
 import { GatosError } from '../errors.js';
-import { decodeEnvelope, type EventEnvelope } from '../event-envelope.js';
-import { type Oid, parseCommit, parseTree } from '../git-object.js';
+import { decodeEnvelope, type EventEnvelope } from '../events/event-envelope.js';
+import { type Oid, parseCommit, parseTree } from '../store/git-object.js';
 import { EVENT_BLOB_NAME } from '../chain/event-commit.js';
-import type { ObjectStore } from '../object-store.js';
-import type { RefStore } from '../ref-store.js';
-import { parseEventCid } from '../event-cid.js';
+import type { ObjectStore } from '../store/object-store.js';
+import type { RefStore } from '../store/ref-store.js';
+import { parseEventCid } from '../events/event-cid.js';
 import { appendMerkleLeaves, EMPTY_MERKLE_PEAKS, type MerklePeaks, merklePeaksRoot } from './merkle.js';
 import { type MessageMeta, parseMessageCommit } from './message.js';
 import { parseSegmentRef, segmentPrefix, summaryRef } from '../ref-layout.js';

@@ -9,9 +9,9 @@
  * `sleep` and `random` (tests pass a no-op sleep).
  */
 import { GatosError } from '../errors.js';
-import type { GitObject, Oid } from '../git-object.js';
-import type { ObjectStore } from '../object-store.js';
-import type { RefStore, RefUpdate } from '../ref-store.js';
+import type { GitObject, Oid } from '../store/git-object.js';
+import type { ObjectStore } from '../store/object-store.js';
+import type { RefStore, RefUpdate } from '../store/ref-store.js';
 
 /** Retry policy of a compare-and-swap loop; every field has a default (64 attempts, 2 ms doubling to 250 ms). */
 export interface RetryOptions {

@@ -5,8 +5,8 @@
  * same event on the same parent gives the same commit id on every machine (`spec/journal.md` § 2).
  */
 import { GatosError } from '../errors.js';
-import { type EventEnvelope, decodeEnvelope } from '../event-envelope.js';
-import { type EventSigContext, formatSignature, parseSignature } from '../event-signature.js';
+import { type EventEnvelope, decodeEnvelope } from '../events/event-envelope.js';
+import { type EventSigContext, formatSignature, parseSignature } from '../events/event-signature.js';
 import {
   type GitIdent,
   type GitObject,
@@ -17,8 +17,8 @@ import {
   parseTrailers,
   parseTree,
   treeObject,
-} from '../git-object.js';
-import type { ObjectStore } from '../object-store.js';
+} from '../store/git-object.js';
+import type { ObjectStore } from '../store/object-store.js';
 
 /** Signs events for one actor; the private key stays inside. */
 export interface EventSigner {

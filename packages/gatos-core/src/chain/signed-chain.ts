@@ -6,13 +6,13 @@
  */
 import { GatosError } from '../errors.js';
 import type { CID } from 'multiformats/cid';
-import { eventCid } from '../event-cid.js';
-import { type EventEnvelope, encodeEnvelope } from '../event-envelope.js';
-import { verifyEventSignature } from '../event-signature.js';
-import { type GitObject, type Oid, ZERO_OID } from '../git-object.js';
-import type { ObjectStore } from '../object-store.js';
-import type { RefStore } from '../ref-store.js';
-import type { TrustSet } from '../trust-registry.js';
+import { eventCid } from '../events/event-cid.js';
+import { type EventEnvelope, encodeEnvelope } from '../events/event-envelope.js';
+import { verifyEventSignature } from '../events/event-signature.js';
+import { type GitObject, type Oid, ZERO_OID } from '../store/git-object.js';
+import type { ObjectStore } from '../store/object-store.js';
+import type { RefStore } from '../store/ref-store.js';
+import type { TrustSet } from '../trust/trust-registry.js';
 import { type RetryOptions, casDone, casRetry, casWrite } from './cas-retry.js';
 import {
   type EventSigner,

@@ -4,11 +4,11 @@
  * `refs/gatos/policies/active`; the CLI runs the same check before it writes anything.
  */
 import { GatosError } from '../errors.js';
-import type { Oid } from '../git-object.js';
+import type { Oid } from '../store/git-object.js';
 import type { JournalEvent } from '../chain/event-commit.js';
-import type { ObjectStore } from '../object-store.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { evaluatePolicy, type PolicyApproval, type PolicyDecision } from '../policy/policy-eval.js';
-import type { TrustSet } from '../trust-registry.js';
+import type { TrustSet } from '../trust/trust-registry.js';
 import { type ActivationRecord, type ActivePolicy, type PolicyBundle, readBundle } from './policy-bundle.js';
 import { POLICY_ACTIVE_REF } from '../ref-layout.js';
 import { checkGovEvent, GOV_EVENT, keysByActor, readGovEvent, registeredKey } from './proposal.js';

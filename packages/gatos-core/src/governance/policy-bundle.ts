@@ -19,12 +19,12 @@ import {
   parseCommit,
   parseTree,
   treeObject,
-} from '../git-object.js';
-import { canonicalJson } from '../in-toto.js';
-import type { ObjectStore } from '../object-store.js';
+} from '../store/git-object.js';
+import { canonicalJson } from '../proofs/in-toto.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { decodeRgc, type Rgc } from '../policy/rgc.js';
 import { compileRgs } from '../policy/rgs-parser.js';
-import type { RefStore } from '../ref-store.js';
+import type { RefStore } from '../store/ref-store.js';
 import { SYSTEM_IDENT } from '../repo-config.js';
 
 /** `bundle.json` format tag. */

@@ -15,11 +15,11 @@ import {
 } from '../chain/event-commit.js';
 import { appendSignedChain, checkChainEvent, readChain } from '../chain/signed-chain.js';
 import { GatosError } from '../errors.js';
-import type { EventEnvelope } from '../event-envelope.js';
-import { type Oid, parseCommit } from '../git-object.js';
-import type { ObjectStore } from '../object-store.js';
-import type { RefStore } from '../ref-store.js';
-import type { TrustSet } from '../trust-registry.js';
+import type { EventEnvelope } from '../events/event-envelope.js';
+import { type Oid, parseCommit } from '../store/git-object.js';
+import type { ObjectStore } from '../store/object-store.js';
+import type { RefStore } from '../store/ref-store.js';
+import type { TrustSet } from '../trust/trust-registry.js';
 
 /** Event types of the governance plane. */
 export const GOV_EVENT = {

@@ -6,7 +6,7 @@
  * compile to the same bytes.
  */
 import { blake3 } from '@noble/hashes/blake3.js';
-import { decodeCanonical, encodeCanonical } from '../canonical.js';
+import { decodeCanonical, encodeCanonical } from '../encoding/canonical.js';
 import { GatosError } from '../errors.js';
 
 /** The format tag of the IR. */

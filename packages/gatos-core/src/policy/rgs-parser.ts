@@ -4,7 +4,7 @@
  * (unknown group, duplicate rule id, bad integer, …) `GATOS_E_POLICY_COMPILE`; both carry `data.line`/`data.column`
  * and a caret under the offending token.
  */
-import { ENVELOPE_ACTOR_RE } from '../event-envelope.js';
+import { ENVELOPE_ACTOR_RE } from '../events/event-envelope.js';
 import type { ErrorCode } from '../errors.js';
 import {
   encodeRgc,

@@ -14,8 +14,8 @@ import {
   type TrustSet,
   ulidFrom,
 } from '../../src/index.js';
-import type { GitObject } from '../../src/git-object.js';
-import type { StoredObject } from '../../src/object-store.js';
+import type { GitObject } from '../../src/store/git-object.js';
+import type { StoredObject } from '../../src/store/object-store.js';
 
 export function memoryStores(): {
   objects: ObjectStore;

@@ -1,0 +1,143 @@
+/**
+ * The trust registry: public keys of actors (and engines), published in the repository on `refs/gatos/trust/keys`
+ * as `keys/<kind>/<enc-name>/<enc-key-id>.json`. Every entry carries a proof of possession, and every key is
+ * checked (canonical, not small order) before it is accepted, when written and again when read.
+ */
+import { type RetryOptions, casDone, casRetry, casWrite } from '../chain/cas-retry.js';
+import { GatosError } from '../errors.js';
+import {
+  type GitObject,
+  type Oid,
+  blobObject,
+  commitObject,
+  parseCommit,
+  treeFromFiles,
+} from '../store/git-object.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { actorRefPath, encodeRefComponent, parseActor, TRUST_KEYS_REF } from '../ref-layout.js';
+import type { RefStore } from '../store/ref-store.js';
+import { SYSTEM_IDENT } from '../repo-config.js';
+import { keyId, validatePublicKey, verifySignature } from './ed25519.js';
+import { formatSignature, parseSignature } from '../events/event-signature.js';
+import { readTreeFiles } from '../store/tree-files.js';
+
+/** A registered public key. */
+export interface TrustedKey {
+  actor: string;
+  alg: 'ed25519';
+  key_id: string;
+  /** 32-byte public key, lowercase hex. */
+  public_key: string;
+  /** Proof of possession: signature over {@link popInput}, as `ed25519:<base64>`. */
+  pop: string;
+}
+
+/** The registry as read at one head. */
+export interface TrustSet {
+  head: Oid | null;
+  keys: TrustedKey[];
+  byId: Map<string, TrustedKey & { publicKey: Uint8Array }>;
+}
+
+const enc = new TextEncoder();
+
+/** The bytes a key's proof of possession signs: domain, actor and public key. */
+export function popInput(actor: string, publicKey: Uint8Array): Uint8Array {
+  return Buffer.concat([enc.encode('GATOS-KEY-POP-v1\0'), enc.encode(actor), enc.encode('\0'), publicKey]);
+}
+
+/** Builds a registry entry; `sign` signs with the key's own private half. */
+export function trustedKeyEntry(
+  actor: string,
+  publicKey: Uint8Array,
+  sign: (msg: Uint8Array) => Uint8Array,
+): TrustedKey {
+  parseActor(actor);
+  validatePublicKey(publicKey);
+  return {
+    actor,
+    alg: 'ed25519',
+    key_id: keyId(publicKey),
+    public_key: Buffer.from(publicKey).toString('hex'),
+    pop: formatSignature(sign(popInput(actor, publicKey))),
+  };
+}
+
+/** Checks an entry: actor, key validity, key id and proof of possession. Throws `GATOS_E_KEY_INVALID`. */
+export function checkTrustedKey(k: TrustedKey): Uint8Array {
+  const bad = (why: string) =>
+    new GatosError('GATOS_E_KEY_INVALID', `registered key ${k.key_id} for ${k.actor}: ${why}`, {
+      data: { key_id: k.key_id },
+    });
+  parseActor(k.actor);
+  if (k.alg !== 'ed25519' || !/^[0-9a-f]{64}$/.test(k.public_key)) throw bad('malformed');
+  const pk = Uint8Array.from(Buffer.from(k.public_key, 'hex'));
+  validatePublicKey(pk);
+  if (keyId(pk) !== k.key_id) throw bad('key id does not match the public key');
+  if (!verifySignature(pk, popInput(k.actor, pk), parseSignature(k.pop)))
+    throw bad('proof of possession fails');
+  return pk;
+}
+
+function entryPath(k: TrustedKey): string {
+  return `keys/${actorRefPath(k.actor)}/${encodeRefComponent(k.key_id)}.json`;
+}
+
+/** Reads and checks the whole registry. */
+export async function readTrust(objects: ObjectStore, refs: RefStore): Promise<TrustSet> {
+  const head = await refs.read(TRUST_KEYS_REF);
+  const set: TrustSet = { head, keys: [], byId: new Map() };
+  if (!head) return set;
+  const [c] = await objects.get([head]);
+  const files = await readTreeFiles(objects, parseCommit(head, c!.body).tree);
+  const blobs = await objects.get(files.map((f) => f.oid));
+  files.forEach((f, i) => {
+    const k = JSON.parse(Buffer.from(blobs[i]!.body).toString('utf8')) as TrustedKey;
+    if (entryPath(k) !== f.path) {
+      throw new GatosError('GATOS_E_KEY_INVALID', `trust entry ${f.path} does not match its content`);
+    }
+    const publicKey = checkTrustedKey(k);
+    set.keys.push(k);
+    set.byId.set(k.key_id, { ...k, publicKey });
+  });
+  return set;
+}
+
+/** The commit that adds `key` to the registry at `set.head` (idempotent callers check `byId` first). */
+export function registerKeyCommit(
+  set: TrustSet,
+  key: TrustedKey,
+): { commit: GitObject; objects: GitObject[] } {
+  checkTrustedKey(key);
+  const all = [...set.keys.filter((k) => k.key_id !== key.key_id), key];
+  const blobs = all.map((k) => ({ k, blob: blobObject(`${JSON.stringify(k, null, 2)}\n`) }));
+  const { root, trees } = treeFromFiles(blobs.map(({ k, blob }) => ({ path: entryPath(k), oid: blob.oid })));
+  const commit = commitObject({
+    tree: root,
+    parents: set.head ? [set.head] : [],
+    author: SYSTEM_IDENT,
+    committer: SYSTEM_IDENT,
+    message: `gatos trust: register ${key.key_id} for ${key.actor}\n`,
+  });
+  return { commit, objects: [...blobs.map((b) => b.blob), ...trees, commit] };
+}
+
+/** Adds a key with compare-and-swap, re-reading on a lost race; returns the registry after. */
+export async function registerKey(
+  objects: ObjectStore,
+  refs: RefStore,
+  key: TrustedKey,
+  retry?: Partial<RetryOptions>,
+): Promise<TrustSet> {
+  const message = `could not register ${key.key_id}: ${TRUST_KEYS_REF} keeps moving`;
+  const set = await casRetry<TrustSet | null>(
+    { objects, refs, ref: TRUST_KEYS_REF, retry, message },
+    async () => {
+      const set = await readTrust(objects, refs);
+      if (set.byId.has(key.key_id)) return casDone(set);
+      const { commit, objects: objs } = registerKeyCommit(set, key);
+      return casWrite(objs, { ref: TRUST_KEYS_REF, expect: set.head, next: commit.oid }, null);
+    },
+  );
+  return set ?? readTrust(objects, refs);
+}
