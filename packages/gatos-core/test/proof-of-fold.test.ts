@@ -27,7 +27,7 @@ import {
   signProofOfFold,
   validateFoldStatement,
   verifyProofOfFold,
-} from '../src/proofs/proof-of-fold.js';
+} from '../src/index.js';
 import { stateBytes, stateRoot } from '../src/fold/state-root.js';
 import { type TrustSet, checkTrustedKey, trustedKeyEntry } from '../src/trust/trust-registry.js';
 

@@ -5,13 +5,12 @@
  */
 import { GatosError } from '../errors.js';
 import type { EventEnvelope } from '../events/event-envelope.js';
-import { type Oid, parseCommit } from '../store/git-object.js';
+import { type Oid, parseCommit, parseTree } from '../store/git-object.js';
 import { type RetryOptions, casDone, casRetry, casWrite } from '../chain/cas-retry.js';
 import type { MessageMeta } from './message.js';
 import { ackRef, assertGroup } from '../ref-layout.js';
 import { type ConsumerPosition, parsePosition, POSITION_FILE, positionCommitObjects } from './records.js';
 import { type BusStores, loadEnvelopes, loadTopic, type TopicIndex } from './topic.js';
-import { parseTree } from '../store/git-object.js';
 
 /** A delivered message. */
 export interface BusMessage extends MessageMeta {

@@ -6,6 +6,7 @@
  * So every value is validated BEFORE encoding, and ingest requires that re-encoding the decoded value gives back
  * exactly the input bytes. See `spec/event-envelope.md` § Canonical encoding.
  */
+import { bytesEqual } from './bytes.js';
 import * as dagCbor from '@ipld/dag-cbor';
 import { GatosError, type ErrorCode } from '../errors.js';
 
@@ -211,13 +212,6 @@ export function validatePlainData(
     }
   };
   walk(value, 0);
-}
-
-/** Bytewise equality. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Encodes ALREADY VALIDATED data; checks the size limit. */

@@ -15,16 +15,8 @@ import type { JournalEvent } from '../chain/event-commit.js';
 import { listJournals, readJournal } from '../events/journal.js';
 import { mergeJournals } from '../events/namespace-order.js';
 import type { ObjectStore } from '../store/object-store.js';
-import {
-  type Checkpoint,
-  type CheckpointObjects,
-  type FoldJournal,
-  buildFoldStatement,
-  checkpointCommit,
-  foldRoot,
-  parseCheckpoint,
-  signProofOfFold,
-} from '../proofs/proof-of-fold.js';
+import { type Checkpoint, checkpointCommit, type CheckpointObjects, parseCheckpoint } from './checkpoint.js';
+import { buildFoldStatement, type FoldJournal, foldRoot, signProofOfFold } from '../proofs/fold-statement.js';
 import { journalRef, stateRef } from '../ref-layout.js';
 import type { RefStore } from '../store/ref-store.js';
 import { NO_POLICY_ROOT, type RepoConfig } from '../repo-config.js';

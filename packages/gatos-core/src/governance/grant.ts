@@ -10,9 +10,8 @@ import type { ObjectStore } from '../store/object-store.js';
 import { evaluatePolicy, type PolicyApproval, type PolicyDecision } from '../policy/policy-eval.js';
 import type { TrustSet } from '../trust/trust-registry.js';
 import { type ActivationRecord, type ActivePolicy, type PolicyBundle, readBundle } from './policy-bundle.js';
-import { POLICY_ACTIVE_REF } from '../ref-layout.js';
+import { approvalRef, grantRef, POLICY_ACTIVE_REF, PROPOSAL_ID_RE, proposalRef } from '../ref-layout.js';
 import { checkGovEvent, GOV_EVENT, keysByActor, readGovEvent, registeredKey } from './proposal.js';
-import { approvalRef, grantRef, PROPOSAL_ID_RE, proposalRef } from '../ref-layout.js';
 
 /** The event type the governance rule of a policy is asked about. */
 export const ACTIVATE_EVENT_TYPE = 'policy.activate';

@@ -6,8 +6,7 @@
  * `active.json` naming the bundle it activates and the grant that authorised it; versions strictly increase.
  * Every commit here is derived from its content alone (fixed identity and date), so it can be rebuilt and compared.
  */
-import { POLICY_ACTIVE_REF } from '../ref-layout.js';
-import { POLICY_BUNDLES_PREFIX } from '../ref-layout.js';
+import { POLICY_ACTIVE_REF, POLICY_BUNDLES_PREFIX } from '../ref-layout.js';
 import { GatosError } from '../errors.js';
 import {
   blobObject,

@@ -3,9 +3,7 @@
  * each, in chains of their own refs. The commits are exactly journal event commits (`spec/journal.md`): the
  * signature binds each event to its ref and parent, so an approval copied to another proposal does not verify.
  */
-import { approvalsPrefix } from '../ref-layout.js';
-import { parseApprovalRef } from '../ref-layout.js';
-import { proposalRef } from '../ref-layout.js';
+import { approvalsPrefix, parseApprovalRef, proposalRef } from '../ref-layout.js';
 import type { RetryOptions } from '../chain/cas-retry.js';
 import {
   type EventSigner,

@@ -10,8 +10,7 @@ import type { ObjectStore } from '../store/object-store.js';
 import type { RefStore } from '../store/ref-store.js';
 import { filesCommit, readCommitFiles } from './commit-files.js';
 import { CONTENT_DIGEST_RE } from './fields.js';
-import { JOB_ID_RE } from '../ref-layout.js';
-import { JOB_CACHE_REF } from '../ref-layout.js';
+import { JOB_CACHE_REF, JOB_ID_RE } from '../ref-layout.js';
 
 /** The index at one commit. */
 export interface CacheIndex {

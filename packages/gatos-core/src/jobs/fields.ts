@@ -3,6 +3,7 @@
  * integer ranges, each failing with one error code and a `data.path` naming the field. Normative text:
  * `spec/job-plane.md` § 2.
  */
+import { hexOf, isPlainObject } from '../encoding/bytes.js';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { isWellFormedString } from '../encoding/canonical.js';
 import { type ErrorCode, GatosError } from '../errors.js';
@@ -23,11 +24,6 @@ export function contentDigest(bytes: Uint8Array): string {
   return `blake3:${hexOf(blake3(bytes))}`;
 }
 
-/** Lowercase hex of bytes. */
-export function hexOf(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
 /** `blake3:` hex of blake3(`domain` ‖ `body`): every job identity is one of these (§ 3). */
 export function domainDigest(domain: string, body: Uint8Array): string {
   const h = blake3.create();
@@ -46,13 +42,6 @@ export function fieldFail(code: ErrorCode, what: string, hint?: string): FieldFa
       data: { path },
       ...(hint === undefined ? {} : { hint }),
     });
-}
-
-/** True for an object with the plain prototype (or none). */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const p = Object.getPrototypeOf(v);
-  return p === Object.prototype || p === null;
 }
 
 /** Checks that `v` is a plain object with exactly `keys`. */

@@ -17,11 +17,11 @@ import {
   fieldFail,
   fileListOf,
   intIn,
-  isPlainObject,
   objectWith,
   stringOf,
   WORKER_KEY_ID_RE,
 } from './fields.js';
+import { isPlainObject } from '../encoding/bytes.js';
 import { JOB_ID_RE } from '../ref-layout.js';
 import { type JobBlobRef, type JobOutput, jobIdentities, outputsRoot } from './job-identity.js';
 import type { JobRuntime } from './manifest.js';

@@ -6,7 +6,7 @@
  * Normative text: `spec/job-plane.md` § 6.
  */
 import { blake3 } from '@noble/hashes/blake3.js';
-import { bytesEqual } from '../encoding/canonical.js';
+import { bytesEqual, hexOf } from '../encoding/bytes.js';
 import {
   type DsseEnvelope,
   type DsseSigner,
@@ -25,7 +25,7 @@ import {
   statementBytes,
 } from '../proofs/in-toto.js';
 import { type ClaimLink, type JobTrust, claimChainProblem } from './claim.js';
-import { contentDigest, hexOf } from './fields.js';
+import { contentDigest } from './fields.js';
 import { jobIdentities } from './job-identity.js';
 import { type JobResult, type ResultCommitData, encodeResult, resultFileProblems } from './job-result.js';
 import { type JobManifest, jobIdOf } from './manifest.js';

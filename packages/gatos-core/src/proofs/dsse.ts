@@ -5,6 +5,7 @@
  * form to verify. GATOS still writes one exact byte form ({@link serializeDsse}) because proof envelopes are stored
  * in git and named by digest. Normative text: `spec/proof-of-fold.md` § DSSE.
  */
+import { isPlainObject } from '../encoding/bytes.js';
 import { TRUST_KEYS_REF } from '../ref-layout.js';
 import { isValidPublicKey, verifySignature } from '../trust/ed25519.js';
 import { GatosError } from '../errors.js';
@@ -116,12 +117,6 @@ export function signDsse(
     return { keyid: s.keyId, sig: toBase64(sig) };
   });
   return { payloadType, payload: toBase64(payload), signatures };
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const p = Object.getPrototypeOf(v);
-  return p === Object.prototype || p === null;
 }
 
 function exactKeys(v: Record<string, unknown>, keys: readonly string[], what: string): void {

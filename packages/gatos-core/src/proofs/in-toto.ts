@@ -6,6 +6,7 @@
  * float formatting never applies). A statement is accepted only in that byte form, so each statement has exactly
  * one spelling and one digest. Normative text: `spec/proof-of-fold.md` § Canonical JSON, § in-toto Statement.
  */
+import { isPlainObject } from '../encoding/bytes.js';
 import { formatPath, isWellFormedString } from '../encoding/canonical.js';
 import { type ErrorCode, GatosError, isGatosError } from '../errors.js';
 
@@ -41,12 +42,6 @@ const enc = new TextEncoder();
 const DIGEST_ALG_RE = /^[A-Za-z0-9_]{1,32}$/;
 const HEX_RE = /^(?:[0-9a-f]{2})+$/;
 const MAX_SUBJECTS = 1024;
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const p = Object.getPrototypeOf(v);
-  return p === Object.prototype || p === null;
-}
 
 /**
  * Walks a value that must be {@link JsonValue}; calls `visit` (if given) in serialization order. Errors use the

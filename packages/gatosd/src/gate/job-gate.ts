@@ -6,6 +6,7 @@
  * injected stores and clock; it writes nothing.
  */
 import {
+  bytesEqual,
   type ClaimLink,
   type ClaimRecord,
   CONTENT_DIGEST_RE,
@@ -97,12 +98,6 @@ export interface JobGateContext {
 const codeOf = (e: unknown): { code?: string } => (isGatosError(e) ? { code: e.code } : {});
 const msgOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const short = (oid: Oid): string => oid.slice(0, 12);
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The value `ref` will have if the push is accepted. */
 async function after(ctx: JobGateContext, ref: string): Promise<Oid | null> {

@@ -4,9 +4,15 @@
  * quarantine's objects when the push is refused, and forbids ref updates inside it), then tells the pusher why.
  */
 import { randomBytes } from 'node:crypto';
-import { createUlidFactory, isGatosError, type Oid } from '@gatos/core';
+import {
+  appendDenyRecord,
+  createUlidFactory,
+  isGatosError,
+  type Oid,
+  sha256Digest,
+  type StoredDenyRecord,
+} from '@gatos/core';
 import { createObjectStore, createRefStore, type GitEnv, openRepository, runGit } from '@gatos/git';
-import { appendDenyRecord, type StoredDenyRecord, sha256Digest } from '@gatos/core';
 import type { GateDecision } from './gate-types.js';
 import { decidePush, parsePushLines } from './push-gate.js';
 

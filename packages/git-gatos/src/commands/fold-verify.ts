@@ -3,15 +3,16 @@ import {
   ErrorCodes,
   GATOS_PREFIX,
   GatosError,
+  NAMESPACE_RE,
   openFoldEngine,
   readTrust,
+  requireRepoConfig,
   stateRef,
   verifyFoldChain,
 } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../command.js';
 import { withContext } from '../context.js';
-import { requireRepoConfig, NAMESPACE_RE } from '@gatos/core';
 
 interface VerifyArgs {
   'state-ref': string;

@@ -20,8 +20,7 @@ import {
 import { resolveIdentity } from '@gatos/gatosd/identity';
 import type { Argv } from 'yargs';
 import type { CliIo, CommandModule, GlobalArgs } from '../command.js';
-import type { GatosContext } from '../context.js';
-import { withContext } from '../context.js';
+import { type GatosContext, withContext } from '../context.js';
 import { readTextInput } from '../input.js';
 
 /** What every governance command needs: config limit, trust, active policy, the acting signer, a ULID source. */
