@@ -10,7 +10,8 @@ import { type RetryOptions, casDone, casRetry, casWrite } from '../chain/cas-ret
 import type { MessageMeta } from './message.js';
 import { ackRef, assertGroup } from '../ref-layout.js';
 import { type ConsumerPosition, parsePosition, POSITION_FILE, positionCommitObjects } from './records.js';
-import { type BusStores, loadEnvelopes, loadTopic, type TopicIndex } from './topic.js';
+import { loadEnvelopes, loadTopic } from './topic.js';
+import type { BusStores, TopicIndex } from './interface.js';
 
 /** A delivered message. */
 export interface BusMessage extends MessageMeta {

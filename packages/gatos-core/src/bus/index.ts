@@ -1,4 +1,5 @@
 /** The commit-backed message bus (M3): pure formats and the store operations over injected Object/RefStores. */
+export * from './interface.js';
 export * from './names.js';
 export * from './merkle.js';
 export * from './message.js';

@@ -18,16 +18,8 @@ import {
   summaryRef,
 } from '../ref-layout.js';
 import { writeSummary } from './publish.js';
-import {
-  type BusStores,
-  DEFAULT_TOPIC_CONFIG,
-  loadEnvelopes,
-  loadTopic,
-  readSummaries,
-  type SegmentState,
-  type TopicConfig,
-  type TopicIndex,
-} from './topic.js';
+import { DEFAULT_TOPIC_CONFIG, loadEnvelopes, loadTopic, readSummaries } from './topic.js';
+import type { BusStores, SegmentState, TopicConfig, TopicIndex } from './interface.js';
 
 const DAY = 86_400;
 

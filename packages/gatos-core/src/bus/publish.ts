@@ -14,18 +14,15 @@ import { nextSegmentName, segmentDay } from './names.js';
 import { assertTopic, parseSegmentName, segmentPrefix, segmentRef, summaryRef } from '../ref-layout.js';
 import { type SegmentSummary, type SummaryKind, summaryCommitObjects } from './records.js';
 import {
-  type BusStores,
+  createTopicIndex,
   DEFAULT_TOPIC_CONFIG,
   lastSummary,
   loadTopic,
   readSummaries,
-  type SegmentState,
-  type TopicConfig,
-  type TopicIndex,
-  createTopicIndex,
   segmentMerklePeaks,
   segmentMerkleRoot,
 } from './topic.js';
+import type { BusStores, SegmentState, TopicConfig, TopicIndex } from './interface.js';
 
 /** Options of {@link publish}. */
 export interface PublishOptions extends BusStores {

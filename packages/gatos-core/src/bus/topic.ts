@@ -3,33 +3,24 @@
  * its summary chain. A {@link TopicIndex} caches segments between calls so a long-lived process (the daemon)
  * re-reads only the commits appended since it last looked.
  */
+import type {
+  BusStores,
+  DedupeCache,
+  SegmentState,
+  TopicConfig,
+  TopicIndex,
+  TopicState,
+} from './interface.js';
 import { GatosError } from '../errors.js';
 import { decodeEnvelope, type EventEnvelope } from '../events/event-envelope.js';
 import { type Oid, parseCommit, parseTree } from '../store/git-object.js';
 import { EVENT_BLOB_NAME } from '../chain/event-commit.js';
 import type { ObjectStore } from '../store/object-store.js';
-import type { RefStore } from '../store/ref-store.js';
 import { parseEventCid } from '../events/event-cid.js';
 import { appendMerkleLeaves, EMPTY_MERKLE_PEAKS, type MerklePeaks, merklePeaksRoot } from './merkle.js';
 import { type MessageMeta, parseMessageCommit } from './message.js';
 import { parseSegmentRef, segmentPrefix, summaryRef } from '../ref-layout.js';
 import { parseSummary, SUMMARY_FILE, type SegmentSummary } from './records.js';
-
-/** The stores the bus works on. */
-export interface BusStores {
-  objects: ObjectStore;
-  refs: RefStore;
-}
-
-/** Rotation and retention settings of a topic. */
-export interface TopicConfig {
-  /** Rotate once a segment holds this many messages (10,000). */
-  max_messages_per_segment: number;
-  /** Rotate before a segment's envelope bytes would exceed this (64 MiB). */
-  max_segment_bytes: number;
-  /** `prune` removes segments whose last message is older than this many days (30). */
-  ttl_days: number;
-}
 
 /** The defaults of {@link TopicConfig}. */
 export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
@@ -37,19 +28,6 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   max_segment_bytes: 64 * 1024 * 1024,
   ttl_days: 30,
 };
-
-/** One live segment. */
-export interface SegmentState {
-  topic: string;
-  /** `yyyy/mm/dd/seq` */
-  name: string;
-  ref: string;
-  head: Oid;
-  /** Oldest first. */
-  messages: MessageMeta[];
-  /** Merkle peaks over a prefix of `messages` (a cache kept by {@link segmentMerkleRoot} and publishing). */
-  merkle?: MerklePeaks;
-}
 
 /** Extends the segment's cached Merkle peaks to all its messages (keeping them on `seg`); returns them. */
 export function segmentMerklePeaks(seg: SegmentState): MerklePeaks {
@@ -67,30 +45,6 @@ export function segmentMerkleRoot(seg: SegmentState): string {
   return Buffer.from(merklePeaksRoot(segmentMerklePeaks(seg))).toString('hex');
 }
 
-/** How far an index's dedupe maps reach into one segment (segments in name order). */
-interface Covered {
-  ref: string;
-  count: number;
-  last: Oid | null;
-}
-
-/** Dedupe maps of a topic and the segment prefixes they were built from. */
-interface DedupeCache {
-  ulids: Map<string, number>;
-  hashes: Map<string, number>;
-  covered: Covered[];
-}
-
-/** Cached segments of one topic, keyed by ref. Keep one per topic in a long-lived process. */
-export interface TopicIndex {
-  topic: string;
-  segments: Map<string, SegmentState>;
-  /** Dedupe maps kept up to date by {@link loadTopic}; null until first built or after a reset. */
-  dedupe: DedupeCache | null;
-  /** The summary-chain head read just before the last listing of segment refs; undefined: never listed. */
-  listedAtSummary: Oid | null | undefined;
-}
-
 /** A new, empty index for `topic`. */
 export function createTopicIndex(topic: string): TopicIndex {
   return { topic, segments: new Map(), dedupe: null, listedAtSummary: undefined };
@@ -106,16 +60,6 @@ export interface LoadTopicOptions {
    * moves the head that writer's next compare-and-swap expects, so that swap fails.
    */
   trustIndex?: boolean;
-}
-
-/** A topic's live segments, oldest first, and its dedupe keys (shared with the index: do not modify). */
-export interface TopicState {
-  topic: string;
-  segments: SegmentState[];
-  /** ULID → offset, over live segments. */
-  ulids: ReadonlyMap<string, number>;
-  /** Content hash → offset of its first occurrence, over live segments. */
-  hashes: ReadonlyMap<string, number>;
 }
 
 /** Reads one segment's message metadata, reusing `cached` when the segment only grew since. */
