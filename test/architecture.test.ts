@@ -136,6 +136,13 @@ describe('package seams', () => {
     expect(offending).toEqual([]);
   });
 
+  it("core's tests use core's memory stores: none imports @gatos/git", () => {
+    const tests = tsFiles(join(PACKAGES, 'gatos-core/test'));
+    const offending = tests.filter((f) => /from '@gatos\/git'/.test(readFileSync(f, 'utf8'))).map(rel);
+    expect(tests.length).toBeGreaterThan(10);
+    expect(offending).toEqual([]);
+  });
+
   it('no source module is part of an import cycle', () => {
     const graph = new Map(SOURCES.map((f) => [f, imports(f).filter((t) => SOURCES.includes(t))]));
     const cycles: string[] = [];

@@ -1,14 +1,12 @@
-/** Shared fixtures of the job-plane tests: the conformance vectors, keys, trust, and real git repositories. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import {
+  createMemoryObjectStore,
+  createMemoryRefStore,
   type ClaimRecord,
   type JobManifest,
-  type JobResult,
   type JobStores,
+  type JobResult,
   type TrustSet,
   checkTrustedKey,
   keyId,
@@ -98,31 +96,7 @@ export function submission(manifest: JobManifest = manifestFixture()) {
   };
 }
 
-/** Runs git in `dir`, without user or system config. */
-export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: dir,
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-    .toString('utf8')
-    .trim();
-}
-
-/** A fresh git repository in a temp dir with @gatos/git stores over it. */
-export async function tempStores(): Promise<JobStores & { dir: string; cleanup: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatos-job-test-'));
-  git(dir, 'init', '-q');
-  const repo = await openRepository({ cwd: dir });
-  const objects = createObjectStore(repo);
-  const refs = createRefStore(repo);
-  return {
-    dir,
-    objects,
-    refs,
-    cleanup: async () => {
-      await objects.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/** Fresh in-memory stores for job operations (core's tests run without git; `@gatos/git` runs them over git). */
+export async function tempStores(): Promise<JobStores & { cleanup: () => Promise<void> }> {
+  return { objects: createMemoryObjectStore(), refs: createMemoryRefStore(), cleanup: async () => {} };
 }

@@ -1,21 +1,20 @@
-/** In-memory Object/Ref stores and a test signer for bus tests of the core (no git). */
+/** The core's in-memory Object/Ref stores and a test signer for bus tests of the core (no git). */
 import {
   createEnvelope,
+  createMemoryObjectStore,
+  createMemoryRefStore,
   type EventEnvelope,
   type EventSigner,
   keyId,
   keyPairFromSeed,
   NO_POLICY_ROOT,
   type ObjectStore,
-  parseCommit,
-  type ParsedCommit,
   type RefStore,
   signEvent,
   type TrustSet,
   ulidFrom,
 } from '../../src/index.js';
 import type { GitObject } from '../../src/store/git-object.js';
-import type { StoredObject } from '../../src/store/object-store.js';
 
 export function memoryStores(): {
   objects: ObjectStore;
@@ -23,48 +22,9 @@ export function memoryStores(): {
   data: Map<string, GitObject>;
   refMap: Map<string, string>;
 } {
-  const data = new Map<string, GitObject>();
-  const refMap = new Map<string, string>();
-  const objects: ObjectStore = {
-    put: async (objs) => {
-      for (const o of objs) data.set(o.oid, o);
-    },
-    get: async (oids) =>
-      oids.map((oid): StoredObject => {
-        const o = data.get(oid);
-        if (!o) throw new Error(`missing ${oid}`);
-        return o;
-      }),
-    has: async (oids) => oids.map((o) => data.has(o)),
-    chain: async (head, stop = null) => {
-      const out: ParsedCommit[] = [];
-      let cur: string | undefined = head;
-      while (cur && cur !== stop) {
-        const o = data.get(cur);
-        if (!o) throw new Error(`missing ${cur}`);
-        const c = parseCommit(cur, o.body);
-        out.push(c);
-        cur = c.parents[0];
-      }
-      return out.reverse();
-    },
-    close: async () => {},
-  };
-  const refs: RefStore = {
-    read: async (ref) => refMap.get(ref) ?? null,
-    cas: async ({ ref, expect, next }) => {
-      if ((refMap.get(ref) ?? null) !== expect) return false;
-      if (next === null) refMap.delete(ref);
-      else refMap.set(ref, next);
-      return true;
-    },
-    list: async (prefix) =>
-      [...refMap.entries()]
-        .filter(([r]) => r.startsWith(prefix))
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([ref, oid]) => ({ ref, oid })),
-  };
-  return { objects, refs, data, refMap };
+  const objects = createMemoryObjectStore();
+  const refs = createMemoryRefStore();
+  return { objects, refs, data: objects.objects, refMap: refs.refs };
 }
 
 export function testSigner(actor = 'user:alice'): { signer: EventSigner; trust: TrustSet } {

@@ -1,5 +1,5 @@
 import { execSync } from 'node:child_process';
-import { createRefStore, openRepository } from '@gatos/git';
+import { createRefStore, openRepository } from '../src/index.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type GatosError,
@@ -29,18 +29,17 @@ import {
   repairJob,
   submitJob,
   verifyJob,
-} from '../src/index.js';
+} from '@gatos/core';
 import {
   V,
-  git,
   manifestFixture,
   submission,
-  tempStores,
   toMap,
   trustOf,
   utf8,
   workerKey,
-} from './job-helpers.js';
+} from '../../gatos-core/test/job-helpers.js';
+import { git, tempStores } from './git-stores.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
