@@ -15,7 +15,7 @@
  *   a static rule proves the chunk cannot carry anything from one event to the next (`foldReuse`), by one instance
  *   reused for every event, charged the fuel a fresh instantiation would have cost (results and fuel identical).
  */
-import { LUA_REGISTRYINDEX, LuaFactory, type LuaWasm } from 'wasmoon';
+import type { LuaWasm } from 'wasmoon';
 import { GatosError } from '../errors.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
@@ -106,7 +106,9 @@ const LUA_OK = 0;
 const LUA_ERRMEM = 4;
 const LUA_TNUMBER = 3;
 const LUA_TSTRING = 4;
-const REGISTRY = LUA_REGISTRYINDEX;
+/** Lua 5.4's `LUA_REGISTRYINDEX` (`-LUAI_MAXSTACK - 1000`), as wasmoon exports it; a test pins the two equal. */
+export const LUA_REGISTRY_INDEX = -1001000;
+const REGISTRY = LUA_REGISTRY_INDEX;
 /** `osize` tag Lua passes to the allocator for a new string object. */
 const ALLOC_TAG_STRING = LUA_TSTRING;
 /** Size of a Lua string object of n bytes on wasm32: 16-byte header + n + NUL. */
@@ -815,6 +817,8 @@ export async function createEchoLua(opts: EchoLuaOptions): Promise<EchoLua> {
   }
   // One wasm instance per engine: the Lua state lands at the same address in every process, which (with the
   // pinned clock) fixes the string-hash seed.
+  // wasmoon is loaded on first use: commands that never fold do not pay for it at start-up.
+  const { LuaFactory } = await import('wasmoon');
   const lw = await new LuaFactory().getLuaModule();
   return new Engine(lw, opts);
 }
