@@ -3,7 +3,7 @@
  * packfile per batch), pipelined reads through `git cat-file`, and compare-and-swap refs on git's lock protocol.
  */
 export { type OpenRepositoryOptions, openRepository, type Repository } from './repository.js';
-export { type GitEnv, type GitTarget, type RunGitOptions, runGit } from './run-git.js';
+export { type GitEnv, type GitTarget, isAncestor, type RunGitOptions, runGit } from './run-git.js';
 export { createObjectStore, DEFAULT_PACK_THRESHOLD, type ObjectStoreOptions } from './object-store.js';
 export {
   createRefStore,

@@ -2,7 +2,7 @@
  * Running one `git` command to completion, with a fixed locale and no prompts.
  */
 import { spawn } from 'node:child_process';
-import { GatosError } from '@gatos/core';
+import { GatosError, isGatosError } from '@gatos/core';
 
 /** Environment overrides for git children; `undefined` removes a variable (e.g. `GIT_OBJECT_DIRECTORY`). */
 export type GitEnv = Readonly<Record<string, string | undefined>>;
@@ -105,4 +105,15 @@ export function streamGit(
       child.stdin.end(opts.input);
     }
   });
+}
+
+/** True when `ancestor` is an ancestor of (or equal to) `descendant` (`git merge-base --is-ancestor`). */
+export async function isAncestor(target: GitTarget, ancestor: string, descendant: string): Promise<boolean> {
+  try {
+    await runGit(target, ['merge-base', '--is-ancestor', ancestor, descendant]);
+    return true;
+  } catch (e) {
+    if (isGatosError(e, 'GATOS_E_GIT') && e.data.exitCode === 1) return false;
+    throw e;
+  }
 }

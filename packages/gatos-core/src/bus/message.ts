@@ -15,7 +15,8 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { encodeCanonical } from '../encoding/canonical.js';
 import { GatosError } from '../errors.js';
 import { eventCid } from '../events/event-cid.js';
-import type { EventEnvelope } from '../events/event-envelope.js';
+import { type EventEnvelope, createEnvelope, envelopeTimestamp } from '../events/event-envelope.js';
+import { NO_POLICY_ROOT } from '../repo-config.js';
 import { type GitObject, type Oid, type ParsedCommit, parseTrailers } from '../store/git-object.js';
 import { eventCommitObjects } from '../chain/event-commit.js';
 
@@ -23,6 +24,34 @@ const CONTENT_DOMAIN = new TextEncoder().encode('GATOS-BUS-CONTENT-v1\0');
 
 /** The default envelope `type` of bus messages. */
 export const BUS_MESSAGE_TYPE = 'bus.message';
+
+/** What a bus message says before it is signed: who, its idempotency key, when, and its data. */
+export interface BusMessageInit {
+  actor: string;
+  /** The ULID: the message's idempotency key. */
+  ulid: string;
+  now: Date;
+  data: unknown;
+  /** Envelope type (default {@link BUS_MESSAGE_TYPE}). */
+  type?: string | undefined;
+  /** Policy root the message is written under (default: no policy). */
+  policyRoot?: string | undefined;
+}
+
+/** The envelope of a bus message, validated (and its size checked against `maxBytes`). */
+export function busEnvelope(init: BusMessageInit, opts: { maxBytes?: number } = {}): EventEnvelope {
+  return createEnvelope(
+    {
+      type: init.type ?? BUS_MESSAGE_TYPE,
+      payload: init.data as never,
+      actor: init.actor,
+      ulid: init.ulid,
+      ts: envelopeTimestamp(init.now),
+      policy_root: init.policyRoot ?? NO_POLICY_ROOT,
+    },
+    opts,
+  );
+}
 
 /** The content hash of a message: what publisher dedupe compares besides the ULID (64 hex chars). */
 export function contentHash(envelope: EventEnvelope): string {

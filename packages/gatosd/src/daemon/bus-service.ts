@@ -4,16 +4,14 @@
  * each request is answered only after its messages' compare-and-swap succeeded.
  */
 import {
+  busEnvelope,
   applyAppend,
   type BusStores,
-  createEnvelope,
   createTopicIndex,
   createUlidFactory,
   type DuplicateMessage,
   type EventEnvelope,
   type EventSigner,
-  envelopeTimestamp,
-  NO_POLICY_ROOT,
   type PublishedMessage,
   type PublishResult,
   type TopicIndex,
@@ -80,15 +78,8 @@ export class BusService {
   /** Builds (and validates) signed-to-be envelopes; throws before anything is queued. */
   envelopes(drafts: Draft[], now = new Date()): EventEnvelope[] {
     return drafts.map((d) =>
-      createEnvelope(
-        {
-          type: d.type ?? 'bus.message',
-          payload: d.data as never,
-          actor: this.signer.actor,
-          ulid: d.key ?? this.#ulid(),
-          ts: envelopeTimestamp(now),
-          policy_root: NO_POLICY_ROOT,
-        },
+      busEnvelope(
+        { actor: this.signer.actor, ulid: d.key ?? this.#ulid(), now, data: d.data, type: d.type },
         { maxBytes: this.maxEnvelopeBytes },
       ),
     );

@@ -7,12 +7,11 @@ import { randomBytes } from 'node:crypto';
 import {
   appendDenyRecord,
   createUlidFactory,
-  isGatosError,
   type Oid,
   sha256Digest,
   type StoredDenyRecord,
 } from '@gatos/core';
-import { createObjectStore, createRefStore, type GitEnv, openRepository, runGit } from '@gatos/git';
+import { createObjectStore, createRefStore, type GitEnv, isAncestor, openRepository } from '@gatos/git';
 import type { GateDecision } from './gate-types.js';
 import { decidePush, parsePushLines } from './push-gate.js';
 
@@ -53,15 +52,7 @@ export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult>
     decision = await decidePush({
       objects,
       refs: createRefStore(repo),
-      isAncestor: async (a: Oid, d: Oid) => {
-        try {
-          await runGit(repo, ['merge-base', '--is-ancestor', a, d]);
-          return true;
-        } catch (e) {
-          if (isGatosError(e, 'GATOS_E_GIT') && e.data.exitCode === 1) return false;
-          throw e;
-        }
-      },
+      isAncestor: (a: Oid, d: Oid) => isAncestor(repo, a, d),
       updates,
     });
   } finally {

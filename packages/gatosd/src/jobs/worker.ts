@@ -8,13 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BUS_MESSAGE_TYPE,
+  busEnvelope,
   claimJob,
   type ClaimSigner,
   completeJob,
-  createEnvelope,
   createUlidFactory,
-  envelopeTimestamp,
   type EventEnvelope,
   type EventSigner,
   GatosError,
@@ -29,7 +27,6 @@ import {
   listJobs,
   lookupCache,
   type ManifestCommitData,
-  NO_POLICY_ROOT,
   type ObjectStore,
   type Oid,
   publish,
@@ -223,13 +220,11 @@ export async function runWorker(init: WorkerInit): Promise<WorkerReport> {
   const notify = (jobId: string, status: string, result: Oid) => {
     if (!init.busSigner) return;
     notices.push(
-      createEnvelope({
-        type: BUS_MESSAGE_TYPE,
-        ulid: ulid(),
+      busEnvelope({
         actor: init.busSigner.actor,
-        ts: envelopeTimestamp(new Date(now())),
-        payload: { event: 'job.completed', job_id: jobId, status, result },
-        policy_root: NO_POLICY_ROOT,
+        ulid: ulid(),
+        now: new Date(now()),
+        data: { event: 'job.completed', job_id: jobId, status, result },
       }),
     );
     void flush();

@@ -1,5 +1,5 @@
 /** `git gatos audit log`: the DENY records of the push-gate, newest first, with a check of the chain. */
-import { readDenyLog } from '@gatos/core';
+import { ErrorCodes, readDenyLog } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../../command.js';
 import { withContext } from '../../context.js';
@@ -37,7 +37,7 @@ const mod: CommandModule<AuditLogArgs> = {
           records: records.map((r) => ({ commit: r.commit, digest: r.digest, ...r.record })),
         },
         human,
-        ...(log.chainOk ? {} : { exitCode: 6 }),
+        ...(log.chainOk ? {} : { exitCode: ErrorCodes.GATOS_E_AUDIT_CORRUPT[0] }),
       };
     }),
 };

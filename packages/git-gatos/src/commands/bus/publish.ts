@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  busEnvelope,
   BUS_MESSAGE_TYPE,
   DEFAULT_TOPIC_CONFIG,
   type DuplicateMessage,
@@ -11,10 +12,8 @@ import {
   GatosError,
   NO_POLICY_ROOT,
   assertTopic,
-  createEnvelope,
   segmentRef,
   createUlidFactory,
-  envelopeTimestamp,
   type PublishedMessage,
   publish,
   requireRepoConfig,
@@ -188,14 +187,14 @@ const mod: CommandModule<PublishArgs> = {
       const opts = { maxBytes: config.max_envelope_bytes };
       const input = await drafts(argv, io);
       const envelopes: EventEnvelope[] = input.map((d) =>
-        createEnvelope(
+        busEnvelope(
           {
-            type: (d.type as string | undefined) ?? argv.type,
-            payload: d.data as never,
             actor,
             ulid: (d.key as string | undefined) ?? nextUlid(),
-            ts: envelopeTimestamp(now),
-            policy_root: argv['policy-root'] ?? NO_POLICY_ROOT,
+            now,
+            data: d.data,
+            type: (d.type as string | undefined) ?? argv.type,
+            policyRoot: argv['policy-root'],
           },
           opts,
         ),

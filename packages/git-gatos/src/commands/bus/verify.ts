@@ -1,5 +1,5 @@
 /** `git gatos bus verify <topic>`: re-check live segments (signatures, Merkle roots) and the summary chain. */
-import { readTrust, verifyTopic } from '@gatos/core';
+import { ErrorCodes, readTrust, verifyTopic } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../../command.js';
 import { withContext } from '../../context.js';
@@ -23,7 +23,7 @@ const mod: CommandModule<VerifyArgs> = {
       );
       for (const p of r.problems)
         human.push(`problem ${p.code} ${p.where} ${p.commit?.slice(0, 12) ?? ''}: ${p.message}`);
-      return { json: { ...r }, human, ...(r.ok ? {} : { exitCode: 6 }) };
+      return { json: { ...r }, human, ...(r.ok ? {} : { exitCode: ErrorCodes.GATOS_E_BUS_CORRUPT[0] }) };
     }),
 };
 export const { builder, handler } = mod;

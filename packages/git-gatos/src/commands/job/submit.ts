@@ -7,18 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BUS_MESSAGE_TYPE,
+  busEnvelope,
   contentDigest,
-  createEnvelope,
   encodeManifest,
-  envelopeTimestamp,
   GatosError,
   jobIdentities,
   jobIdOf,
   type JobManifest,
   jobManifestRef,
   JOBS_TOPIC,
-  NO_POLICY_ROOT,
   PROFILES,
   publish,
   readRepoConfig,
@@ -221,15 +218,8 @@ const mod: CommandModule<SubmitArgs> = {
       if (who) {
         const now = busNow(io);
         const ulid = announceUlid(submitted.jobId);
-        const envelope = createEnvelope(
-          {
-            type: BUS_MESSAGE_TYPE,
-            payload: { job_id: submitted.jobId, manifest: submitted.commit },
-            actor: who.actor,
-            ulid,
-            ts: envelopeTimestamp(now),
-            policy_root: NO_POLICY_ROOT,
-          },
+        const envelope = busEnvelope(
+          { actor: who.actor, ulid, now, data: { job_id: submitted.jobId, manifest: submitted.commit } },
           { maxBytes: config.max_envelope_bytes },
         );
         const r = await publish([envelope], {

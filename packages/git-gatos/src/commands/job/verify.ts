@@ -3,7 +3,7 @@
  * and key, the worker's claim chain, program, inputs, outputs and logs recomputed from the commits, the audit
  * tip, and for a cache hit the source job — and lists every problem (exit 6, `GATOS_E_JOB_VERIFY`).
  */
-import { GatosError, readTrust, verifyJob } from '@gatos/core';
+import { ErrorCodes, GatosError, readTrust, verifyJob } from '@gatos/core';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../../command.js';
 import { REMOTE_OPTION, withJobStores } from './common.js';
@@ -39,7 +39,11 @@ const mod: CommandModule<VerifyArgs> = {
       const lines = report.problems.map((p) => `  ${p.kind}: ${p.message}`);
       if (argv.json) {
         const error = { code: 'GATOS_E_JOB_VERIFY', message: `job ${jobId} does not verify` };
-        return { json: { ...report, job_id: jobId, error }, human: [], exitCode: 6 };
+        return {
+          json: { ...report, job_id: jobId, error },
+          human: [],
+          exitCode: ErrorCodes.GATOS_E_JOB_VERIFY[0],
+        };
       }
       throw new GatosError(
         'GATOS_E_JOB_VERIFY',

@@ -6,14 +6,15 @@
  */
 import {
   AUDIT_PREFIX,
+  createMemoryRefStore,
+  ErrorCodes,
   GATOS_PREFIX,
   GatosError,
-  isGatosError,
   type Oid,
-  type RefStore,
+  readOnlyRefView,
   ZERO_OID,
 } from '@gatos/core';
-import { runGit } from '@gatos/git';
+import { isAncestor, runGit } from '@gatos/git';
 import { decidePush, type PushUpdate } from '@gatos/gatosd/gate';
 import type { Argv } from 'yargs';
 import type { CommandModule, GlobalArgs } from '../../command.js';
@@ -76,30 +77,13 @@ const mod: CommandModule<CheckArgs> = {
         const old = remote.get(ref) ?? null;
         if (next !== old) updates.push({ ref, old, new: next });
       }
-      const view: RefStore = {
-        read: async (ref) => remote.get(ref) ?? null,
-        cas: async () => {
-          throw new GatosError('GATOS_E_INTERNAL', 'policy check never writes refs');
-        },
-        list: async (prefix) =>
-          [...remote.entries()]
-            .filter(([r]) => r.startsWith(prefix))
-            .sort(([a], [b]) => (a < b ? -1 : 1))
-            .map(([ref, oid]) => ({ ref, oid })),
-      };
+      // The refs as the remote has them, read-only: policy check never writes.
+      const view = readOnlyRefView(createMemoryRefStore(remote));
       const decision = await decidePush({
         objects,
         refs: view,
         updates,
-        isAncestor: async (a, d) => {
-          try {
-            await runGit(repo, ['merge-base', '--is-ancestor', a, d]);
-            return true;
-          } catch (e) {
-            if (isGatosError(e, 'GATOS_E_GIT') && e.data.exitCode === 1) return false;
-            throw e;
-          }
-        },
+        isAncestor: (a, d) => isAncestor(repo, a, d),
       });
       const human =
         updates.length === 0 ? ['nothing to push: no local GATOS ref differs from the remote'] : [];
@@ -117,7 +101,7 @@ const mod: CommandModule<CheckArgs> = {
       return {
         json: { ok: decision.allowed, remote: argv.remote, updates, denials: decision.denials },
         human,
-        exitCode: decision.allowed ? 0 : 7,
+        exitCode: decision.allowed ? 0 : ErrorCodes.GATOS_E_POLICY_DENY[0],
       };
     }),
 };
