@@ -32,6 +32,7 @@ export * from './fold/state-root.js';
 export * from './proofs/fold-statement.js';
 export * from './proofs/proof-of-fold.js';
 export * from './fold/checkpoint.js';
+export * from './fold/interface.js';
 export * from './fold/echolua.js';
 export * from './fold/echolua-identity.js';
 export * from './fold/fold-engine.js';

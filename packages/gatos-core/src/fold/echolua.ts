@@ -22,83 +22,14 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { type FoldReuseVerdict, foldReuse, lintFold } from './echolua-lint.js';
 import { DRIVER_FUNCTIONS, ECHOLUA_PRELUDE, FUEL_MESSAGE, MEMORY_MESSAGE } from './echolua-prelude.js';
 import { batchChunk, type FoldEvent, type FoldValue, outputStateError } from './lua-value.js';
-
-/** Options of {@link createEchoLua}. */
-export interface EchoLuaOptions {
-  /**
-   * Fuel budget PER EVENT (per `fold(state, event)` call, including the fresh instantiation of the fold chunk;
-   * also the budget of the load-time check). One unit per Lua VM instruction, plus ⌈n/64⌉ per string longer than
-   * 40 bytes the fold creates. Exceeding it fails with `GATOS_E_FOLD_FUEL`. A positive safe integer.
-   */
-  fuel: number;
-  /** Cap of the whole Lua heap of this engine, in bytes (at least 1 MiB). Exceeding it: `GATOS_E_FOLD_MEMORY`. */
-  memoryBytes: number;
-}
-
-/** A `log(...)` line of a fold. */
-export interface FoldLog {
-  /** Index of the event (0-based, within the batch) whose fold call logged the line. */
-  event: number;
-  message: string;
-}
-
-/** Result of {@link LoadedFold.run}. */
-export interface FoldRunResult {
-  /** The state after the last event. */
-  state: FoldValue;
-  /** Sum over the batch's events of the fuel each used (deterministic; independent of batching). */
-  fuelUsed: number;
-  /** The fold's `log(...)` lines, in order. */
-  logs: FoldLog[];
-}
-
-/** Options of {@link EchoLua.loadFold}. */
-export interface LoadFoldOptions {
-  /**
-   * `auto` (default): reuse one fold instance for every event when the source passes the static reuse rule
-   * (spec/echolua.md § 1.1), else a fresh instance per event. `fresh`: always a fresh instance per event. Both give
-   * the same states, fuel and logs; `fresh` exists for tests and comparisons.
-   */
-  instance?: 'auto' | 'fresh';
-}
-
-/** Result of {@link LoadedFold.timedRun}. */
-export interface TimedFoldRunResult extends FoldRunResult {
-  /** Seconds spent in the metered fold loop alone (the batch already built inside the VM; no encoding). */
-  loopSeconds: number;
-}
-
-/** A fold loaded into an engine. */
-export interface LoadedFold {
-  /** The chunk name used in error messages. */
-  readonly name: string;
-  /** `reuse`: one instance serves every event (spec § 1.1); `fresh`: a fresh instance per event. */
-  readonly instance: 'reuse' | 'fresh';
-  /** Why the fold is on the fresh path (`null` on the reuse path). */
-  readonly freshReason: string | null;
-  /** sha256 (hex) of the fold source, UTF-8. */
-  readonly sourceSha256: string;
-  /**
-   * Fold `events` into `state`, in one crossing into the VM. The state and the events are plain JSON-like data
-   * with integers only (see spec/echolua.md "Values"). Failures: `GATOS_E_FOLD_FUEL`, `_MEMORY`, `_RUNTIME`,
-   * `_STATE`, `_CONTRACT`, each with `data.event` (0-based index in the batch) where it applies.
-   */
-  run(state: FoldValue, events: readonly FoldEvent[]): Promise<FoldRunResult>;
-  /** {@link run}, also timing the metered fold loop alone (for benchmarks: the VM part, like with like). */
-  timedRun(state: FoldValue, events: readonly FoldEvent[]): Promise<TimedFoldRunResult>;
-  /** Release the compiled fold. */
-  unload(): void;
-}
-
-/** An EchoLua engine: one Lua VM. Not shareable across threads; calls are serialized. */
-export interface EchoLua {
-  /** Lint, compile and check a fold (its top level runs once in a fresh instance and must define `fold`). */
-  loadFold(source: string, name?: string, opts?: LoadFoldOptions): Promise<LoadedFold>;
-  /** Bytes the Lua heap uses now. */
-  memoryUsed(): number;
-  /** Free the VM. */
-  close(): void;
-}
+import type {
+  EchoLua,
+  EchoLuaOptions,
+  LoadedFold,
+  LoadFoldOptions,
+  TimedFoldRunResult,
+} from './interface.js';
+import { type RawModule, withPinnedClock } from './lua-abi.js';
 
 const MASK_COUNT = 8;
 const HOOK_CHUNK = 1 << 24;
@@ -128,40 +59,6 @@ const LUA_VNUMINT = 3;
  */
 const REUSE_LOOP_SAVED = 4;
 
-/** The raw emscripten exports EchoLua uses (typed here; wasmoon types only its wrappers). */
-interface RawModule {
-  HEAP32: Int32Array;
-  HEAPU32: Uint32Array;
-  HEAPU8: Uint8Array;
-  _malloc(size: number): number;
-  _free(ptr: number): void;
-  _realloc(ptr: number, size: number): number;
-  addFunction(fn: (...args: number[]) => number | undefined, signature: string): number;
-  removeFunction(ptr: number): void;
-  _lua_newstate(alloc: number, ud: number): number;
-  _lua_close(L: number): void;
-  _luaL_openlibs(L: number): void;
-  _lua_sethook(L: number, fn: number, mask: number, count: number): void;
-  _lua_settop(L: number, idx: number): void;
-  _lua_pushvalue(L: number, idx: number): void;
-  _lua_pcallk(L: number, nargs: number, nres: number, errfunc: number, ctx: number, k: number): number;
-  _lua_type(L: number, idx: number): number;
-  _lua_typename(L: number, tp: number): number;
-  _lua_tolstring(L: number, idx: number, lenPtr: number): number;
-  _lua_pushlightuserdata(L: number, p: number): void;
-  _lua_pushcclosure(L: number, fn: number, n: number): void;
-  _lua_pushstring(L: number, s: number): number;
-  _lua_getfield(L: number, idx: number, k: number): number;
-  _lua_rawgeti(L: number, idx: number, n: bigint): number;
-  _luaL_ref(L: number, t: number): number;
-  _luaL_unref(L: number, t: number, ref: number): void;
-  _luaL_loadbufferx(L: number, buf: number, size: number, name: number, mode: number): number;
-  _lua_error(L: number): number;
-  _lua_getupvalue(L: number, funcindex: number, n: number): number;
-  _lua_upvalueid(L: number, funcindex: number, n: number): number;
-  _lua_tointegerx(L: number, idx: number, isnum: number): bigint;
-}
-
 type DriverName = (typeof DRIVER_FUNCTIONS)[number];
 
 const encoder = new TextEncoder();
@@ -171,17 +68,6 @@ function optionsError(message: string): GatosError {
   return new GatosError('GATOS_E_FOLD_OPTIONS', message, {
     hint: 'fuel is a positive safe integer (per event); memoryBytes is an integer of at least 1 MiB.',
   });
-}
-
-/** Run `fn` with `Date.now` pinned to 0, so Lua's string-hash seed (it mixes in `time(NULL)`) is fixed. */
-function withPinnedClock<T>(fn: () => T): T {
-  const now = Date.now;
-  Date.now = () => 0;
-  try {
-    return fn();
-  } finally {
-    Date.now = now;
-  }
 }
 
 interface Exhaustion {

@@ -1,6 +1,7 @@
 /** One EchoLua engine with a repository profile's limits: what `fold`, `fold verify` and the push-gate start. */
 import type { RepoConfig } from '../repo-config.js';
-import { type LoadedFold, createEchoLua } from './echolua.js';
+import { createEchoLua } from './echolua.js';
+import type { LoadedFold } from './interface.js';
 import { echoLuaEngineId } from './echolua-identity.js';
 
 /** An engine with the profile's limits, its id (recorded as `Fold-Engine`), and the loader fold code uses. */

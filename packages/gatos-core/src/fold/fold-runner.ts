@@ -21,7 +21,7 @@ import { journalRef, stateRef } from '../ref-layout.js';
 import type { RefStore } from '../store/ref-store.js';
 import { NO_POLICY_ROOT, type RepoConfig } from '../repo-config.js';
 import { stateBytes, stateRootOfBytes } from './state-root.js';
-import type { LoadedFold } from './echolua.js';
+import type { LoadedFold } from './interface.js';
 import type { FoldValue } from './lua-value.js';
 
 /** The state a namespace starts from before its first event. */

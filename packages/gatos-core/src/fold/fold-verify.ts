@@ -14,7 +14,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { stateRoot } from './state-root.js';
 import type { TrustSet } from '../trust/trust-registry.js';
 import { INITIAL_STATE, foldEventView, foldEvents, pendingEvents, readCheckpoint } from './fold-runner.js';
-import type { LoadedFold } from './echolua.js';
+import type { LoadedFold } from './interface.js';
 import type { FoldValue } from './lua-value.js';
 
 /** One problem found in one checkpoint. */

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isGatosError } from '../../src/errors.js';
-import { createEchoLua, type EchoLuaOptions } from '../../src/fold/echolua.js';
+import { createEchoLua } from '../../src/fold/echolua.js';
+import type { EchoLuaOptions } from '../../src/fold/interface.js';
 import type { FoldValue } from '../../src/fold/lua-value.js';
 
 const root = join(import.meta.dirname, '../../../..');

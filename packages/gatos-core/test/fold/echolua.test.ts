@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGatosError } from '../../src/errors.js';
-import { createEchoLua, type EchoLua, type FoldRunResult, type LoadedFold } from '../../src/fold/echolua.js';
+import { createEchoLua } from '../../src/fold/echolua.js';
+import type { EchoLua, FoldRunResult, LoadedFold } from '../../src/fold/interface.js';
 import {
   ECHOLUA_VERSION,
   echoLuaEngineId,

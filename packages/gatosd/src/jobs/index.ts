@@ -4,4 +4,5 @@ export * from './wasm-runner.js';
 export * from './job-files.js';
 export * from './group-memory.js';
 export * from './executor.js';
+export * from './interface.js';
 export * from './worker.js';
