@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectOk, gatos, git, setup } from './helpers.js';
+import { expectOk, gatos, gatosAsync, git, setup } from './helpers.js';
 
 const WORKER = join(import.meta.dirname, 'fixtures/append-worker.mjs');
 const REF = 'refs/gatos/journal/demo/user/alice';
@@ -90,4 +90,39 @@ describe('journals under concurrency (slow)', () => {
     expect(v.events).toBeGreaterThanOrEqual(reported.length);
     expect(git(repo, 'fsck', '--strict', '--no-dangling')).toBe('');
   }, 300_000);
+
+  it('8 processes appending the same --ulid at once: exactly one event lands, the others report the duplicate', async () => {
+    const { repo, env } = setup('user:alice');
+    const base = '01JZ000000000000000000RAC'; // + one digit per round: 26 characters
+    for (let round = 0; round < 3; round++) {
+      const id = `${base}${round}`;
+      const runs = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          gatosAsync(repo, env, [
+            'event',
+            'append',
+            '--ns',
+            'race',
+            '--type',
+            'note.created',
+            '--payload',
+            JSON.stringify({ i }),
+            '--ulid',
+            id,
+            '--json',
+          ]),
+        ),
+      );
+      for (const r of runs) expect(r.status, r.stderr).toBe(0);
+      const outs = runs.map(
+        (r) => JSON.parse(r.stdout) as { appended: { ulid: string }[]; duplicates: string[] },
+      );
+      const appended = outs.flatMap((o) => o.appended);
+      const duplicates = outs.flatMap((o) => o.duplicates);
+      expect(appended.map((a) => a.ulid)).toEqual([id]);
+      expect(duplicates).toEqual(Array(7).fill(id));
+    }
+    const log = expectOk(gatos(repo, env, ['log', 'race', '--limit', '0', '--json'])).json.events;
+    expect(log.map((e: { ulid: string }) => e.ulid)).toEqual([0, 1, 2].map((r) => `${base}${r}`));
+  });
 });

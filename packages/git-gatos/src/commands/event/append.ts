@@ -1,15 +1,13 @@
 /** `git gatos event append`: sign events and append them to the actor's journal with compare-and-swap. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type EventEnvelope,
   GatosError,
   NO_POLICY_ROOT,
-  appendEvents,
+  appendJournal,
   createEnvelope,
   createUlidFactory,
   envelopeTimestamp,
   journalRef,
-  readJournal,
   requireRepoConfig,
 } from '@gatos/core';
 import { resolveIdentity } from '@gatos/gatosd/identity';
@@ -120,24 +118,16 @@ const mod: CommandModule<AppendArgs> = {
           opts,
         ),
       );
-      // Explicit ULIDs are idempotency keys: skip events whose ULID the journal already holds.
-      let toAppend = envelopes;
-      const duplicates: string[] = [];
+      // Explicit ULIDs are idempotency keys: events whose ULID the journal already holds are skipped, checked
+      // inside the compare-and-swap loop so a racing writer of the same ULID cannot slip past.
       const ref = journalRef(argv.ns, actor);
-      const explicit = input.some((d) => d.ulid !== undefined);
-      const head = explicit ? await refs.read(ref) : null;
-      if (head) {
-        const seen = new Set((await readJournal(objects, ref, head)).map((e) => e.envelope.ulid));
-        toAppend = envelopes.filter((e) => !seen.has(e.ulid));
-        duplicates.push(...envelopes.filter((e) => seen.has(e.ulid)).map((e) => e.ulid));
-      }
-      const appended = await appendEvents(toAppend, {
+      const { appended, duplicates } = await appendJournal(envelopes, {
         objects,
         refs,
         ns: argv.ns,
         signer,
         maxBytes: config.max_envelope_bytes,
-        retry: { sleep: (ms) => sleep(ms), random: Math.random },
+        dedupeUlids: input.some((d) => d.ulid !== undefined),
       });
       const human = appended.map((a) => `${a.commit.slice(0, 12)} ${a.cid} ${a.ulid}`);
       for (const u of duplicates) human.push(`already present: ${u}`);
