@@ -3,7 +3,7 @@
  * retries from one helper, packages import each other only through their entry points, and no source module is
  * part of an import cycle.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -141,6 +141,22 @@ describe('package seams', () => {
     const offending = tests.filter((f) => /from '@gatos\/git'/.test(readFileSync(f, 'utf8'))).map(rel);
     expect(tests.length).toBeGreaterThan(10);
     expect(offending).toEqual([]);
+  });
+
+  it('every file a module finds relative to itself (`new URL(…, import.meta.url)`) is there once built', () => {
+    const missing: string[] = [];
+    let seen = 0;
+    for (const f of SOURCES) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/new URL\('([^']+)', import\.meta\.url\)/g)) {
+        seen++;
+        // Built modules live in dist/ where their sources live in src/; a .js target is a built module.
+        const built = resolve(dirname(f.replace('/src/', '/dist/')), m[1]!);
+        const source = built.replace('/dist/', '/src/').replace(/\.js$/, '.ts');
+        if (!existsSync(built.endsWith('.js') ? source : built)) missing.push(`${rel(f)}: ${m[1]}`);
+      }
+    }
+    expect(seen).toBeGreaterThan(2);
+    expect(missing).toEqual([]);
   });
 
   it('no source module is part of an import cycle', () => {

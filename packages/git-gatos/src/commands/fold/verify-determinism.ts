@@ -27,7 +27,7 @@ const ENVIRONMENTS = [
   { TZ: 'Europe/Berlin', LC_ALL: 'ja_JP.UTF-8', umask: '000' },
 ];
 
-const BIN = fileURLToPath(new URL('../../bin/git-gatos', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../bin/git-gatos', import.meta.url));
 
 function runOnce(
   args: string[],
