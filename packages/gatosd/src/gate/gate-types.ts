@@ -41,7 +41,7 @@ export const RULES = {
   'no-delete': 'GATOS chain refs cannot be deleted',
   'ff-only': 'GATOS chain refs move fast-forward only',
   'ref-layout': `the ref name is not valid under the ${GATOS_PREFIX} layout`,
-  'audit-reserved': `only the push-gate appends to ${DENY_REF}`,
+  'audit-reserved': `only the push-gate appends to ${DENY_REF}; no ref may sit below it or at one of its parents`,
   'trust-key': 'a trust registry entry is invalid',
   'event-malformed': 'a journal commit is not a valid GATOS event commit',
   'event-signature':

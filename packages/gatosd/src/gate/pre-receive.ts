@@ -4,6 +4,8 @@
  * quarantine's objects when the push is refused, and forbids ref updates inside it), then tells the pusher why.
  */
 import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   appendDenyRecord,
   createUlidFactory,
@@ -82,6 +84,17 @@ export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult>
     io.stderr(
       `GATOS DENY ${id}: could not write the DENY audit record (${msg}); the push is refused anyway\n`,
     );
+    // The refusal is still recorded where the admin looks: the server-side gate log.
+    await appendGateLog(repo.commonDir, {
+      ts: date.toISOString(),
+      id,
+      event: 'deny-record-failed',
+      error: msg,
+      push_digest: sha256Digest(io.stdin),
+      denials: decision.denials,
+    }).catch((le: unknown) =>
+      io.stderr(`GATOS DENY ${id}: the gate log could not be written either (${String(le)})\n`),
+    );
   }
   for (const d of decision.denials) {
     io.stderr(`GATOS DENY ${id}: ${d.ref} rule ${d.rule}: ${d.reason}\n`);
@@ -91,6 +104,18 @@ export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult>
       `nothing was applied). Details: git gatos audit show ${id}\n`,
   );
   return { exitCode: 1, decision, record };
+}
+
+/** The server-side gate log: one JSON line per entry, in `<git-dir>/gatos/gate.log` (never in a ref). */
+export function gateLogPath(gitDir: string): string {
+  return join(gitDir, 'gatos', 'gate.log');
+}
+
+/** Appends one entry to the gate log (creating its directory). */
+async function appendGateLog(gitDir: string, entry: Record<string, unknown>): Promise<void> {
+  const path = gateLogPath(gitDir);
+  await mkdir(dirname(path), { recursive: true });
+  await appendFile(path, `${JSON.stringify(entry)}\n`);
 }
 
 /** The hook's process entry: stdin → decision → exit status. */

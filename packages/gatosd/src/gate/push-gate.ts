@@ -76,6 +76,11 @@ export function parsePushLines(text: string): PushUpdate[] {
   return out;
 }
 
+/** True for the DENY chain's ref, any ref below it, and any ref at one of its parent paths. */
+export function blocksDenyChain(ref: string): boolean {
+  return ref === DENY_REF || ref.startsWith(`${DENY_REF}/`) || DENY_REF.startsWith(`${ref}/`);
+}
+
 const eventRule = (code: string): RuleId =>
   code === 'GATOS_E_SIG_INVALID' || code === 'GATOS_E_KEY_NOT_FOUND' || code === 'GATOS_E_SIG_MALFORMED'
     ? 'event-signature'
@@ -207,13 +212,19 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
   for (const u of updates) {
     const kind = refKind(u.ref);
     checked.push({ ref: u.ref, kind });
+    // Nothing pushed may ever block a DENY write: not the chain, a ref below it (a directory/file clash), nor a
+    // ref at one of its parent paths (`refs/gatos` on an empty repository). Deletions of GATOS refs are
+    // `no-delete` (below); deleting a plain ref blocks nothing.
+    if (blocksDenyChain(u.ref) && u.new !== null) {
+      await guarded(u, async () => {
+        throw new GateRefusal('audit-reserved', `${u.ref}: the DENY chain is appended by the push-gate only`);
+      });
+      continue;
+    }
     if (kind === 'plain' || kind === 'gatos-other') continue;
     await guarded(u, async () => {
       if (u.new === null) throw new GateRefusal('no-delete', 'a GATOS chain ref cannot be deleted');
       if (!isOid(u.new)) throw new GateRefusal('gate-error', `bad object id ${u.new}`);
-      if (u.ref === DENY_REF) {
-        throw new GateRefusal('audit-reserved', 'this chain is appended by the push-gate only');
-      }
       if (kind === 'job') {
         const r = jobRefRefusal(u);
         if (r) throw r;
