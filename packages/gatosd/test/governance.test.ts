@@ -391,4 +391,51 @@ describe('governance at the push-gate', () => {
     expectDenied(p, 'policy-quorum', before);
     expect(p.out).toContain('1 distinct key(s)');
   });
+
+  it('never counts a withdrawn approval (policy.unapprove); a renewed approval counts again', async () => {
+    // Undo the cheating client of the test before (its hand-made registry and forced grant).
+    resetTo(TRUST_KEYS_REF, POLICY_ACTIVE_REF, 'refs/gatos/policies/bundles/3');
+    const v = expectOk(
+      gatos(client, env, ['propose', '--bundle', join(root, 'v3.rgs'), '--actor', 'user:alice', '--json']),
+    ).json.proposal;
+    expectOk(gatos(client, env, ['approve', v, '--actor', 'user:alice']));
+    expectOk(gatos(client, env, ['approve', v, '--actor', 'user:bob']));
+    const { objects, refs } = await stores();
+    const approvals: { actor: string; keyId: string; commit: string }[] = [];
+    try {
+      const trust = await readTrust(objects, refs);
+      for (const actor of ['user:alice', 'user:bob']) {
+        const keyId = trust.keys.find((k) => k.actor === actor)!.key_id;
+        approvals.push({ actor, keyId, commit: (await refs.read(approvalRef(v, actor)))! });
+      }
+    } finally {
+      await objects.close();
+    }
+    // bob withdraws; the client's grant no longer finds a quorum.
+    expectOk(gatos(client, env, ['revoke', v, '--actor', 'user:bob']));
+    expect(gatos(client, env, ['grant', v, '--actor', 'user:carol', '--json']).json.error.code).toBe(
+      'GATOS_E_POLICY_QUORUM',
+    );
+    // A cheating client lists bob's withdrawn approval anyway: the gate refuses it.
+    await forceGrant(v, approvals);
+    const toPush = () => [
+      POLICY_ACTIVE_REF,
+      'refs/gatos/policies/bundles/3',
+      grantRef(v),
+      `refs/gatos/proposals/${v}`,
+      ...approvalsOf(v),
+    ];
+    const before = serverRefs();
+    const p = push('--atomic', ...toPush());
+    expectDenied(p, 'policy-quorum', before);
+    expect(p.out).toContain('withdrawn or superseded');
+    resetTo(POLICY_ACTIVE_REF, 'refs/gatos/policies/bundles/3', grantRef(v));
+    // bob approves again: the honest grant passes the gate.
+    expectOk(gatos(client, env, ['approve', v, '--actor', 'user:bob']));
+    expect(
+      expectOk(gatos(client, env, ['grant', v, '--actor', 'user:carol', '--json'])).json.distinct_keys,
+    ).toBe(2);
+    const ok = push('--atomic', ...toPush());
+    expect(ok.status, ok.out).toBe(0);
+  });
 });

@@ -104,6 +104,12 @@ export async function verifyActivation(init: {
   previous: ActivePolicy | null;
   /** Proposal ids revoked (as far as the caller knows); a grant of one is refused. */
   isRevoked?: (proposal: string) => Promise<boolean>;
+  /**
+   * The head of an approval ref as it stands (with this push applied). When given, an approval counts only while
+   * it is the last event of its chain (`spec/governance.md` § 3): one followed by `policy.unapprove` (withdrawn) or
+   * by a newer approval (superseded) is refused.
+   */
+  approvalHead?: (ref: string) => Promise<Oid | null>;
 }): Promise<{ bundle: PolicyBundle; grant: JournalEvent | null; decision: PolicyDecision | null }> {
   const { objects, trust, record, previous } = init;
   let bundle: PolicyBundle;
@@ -204,6 +210,15 @@ export async function verifyActivation(init: {
       ap.proposal_commit !== proposal.commit
     ) {
       throw fail(`approval ${a.commit.slice(0, 12)} by ${a.actor} does not approve this proposal`);
+    }
+    if (init.approvalHead) {
+      const head = await init.approvalHead(ref);
+      if (head !== a.commit) {
+        throw fail(
+          `approval ${a.commit.slice(0, 12)} by ${a.actor} is not the last event of its chain ` +
+            `(${head ? `now ${head.slice(0, 12)}: withdrawn or superseded` : 'its approval ref is absent'})`,
+        );
+      }
     }
     approvals.push({ actor: a.actor, publicKey: registeredKey(trust, a.actor, e.keyId)! });
   }

@@ -40,6 +40,8 @@ export interface PolicyGateInput {
   refs: RefStore;
   /** Every update of the push that passed the common rules (no-delete, ff-only). */
   updates: readonly (PushUpdate & { new: Oid })[];
+  /** Every update of the push, checked or not: refs as they stand once it is applied. */
+  pushed: readonly PushUpdate[];
   trust: () => Promise<TrustSet>;
   /** Receives the denials of policies updates. */
   deny: (d: Denial) => void;
@@ -101,7 +103,19 @@ export async function openPolicyGate(input: PolicyGateInput): Promise<PolicyGate
           if (!head) return false;
           return (await readProposal(objects, refs, id, head)).revoked;
         };
-        const ok = await verifyActivation({ objects, trust, record, previous, isRevoked }).catch((e) => {
+        // An approval counts only while it is the last event of its chain, as the chain stands after this push.
+        const approvalHead = async (ref: string) => {
+          const u = input.pushed.find((x) => x.ref === ref);
+          return u ? u.new : refs.read(ref);
+        };
+        const ok = await verifyActivation({
+          objects,
+          trust,
+          record,
+          previous,
+          isRevoked,
+          approvalHead,
+        }).catch((e) => {
           if (e instanceof ActivationError)
             throw GateRefusal.byPolicyRule(e.rule, `activation ${c.oid.slice(0, 12)}: ${e.message}`, {
               code:

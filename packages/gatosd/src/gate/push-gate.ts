@@ -275,6 +275,7 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     objects,
     refs,
     updates: pending,
+    pushed: updates,
     trust: current,
     deny: (d) => denials.push(d),
   });
