@@ -247,6 +247,11 @@ export const ErrorCodes = {
   ],
   GATOS_E_HTTP_TOO_LARGE: [ExitStatus.limit, 'The HTTP request body exceeds the daemon limit.'],
   GATOS_E_HTTP_NOT_FOUND: [ExitStatus.notFound, 'No HTTP route matches the request.'],
+  GATOS_E_HTTP_FORBIDDEN: [
+    ExitStatus.deny,
+    'The HTTP request names a host the daemon does not serve, or comes from a foreign web origin.',
+  ],
+  GATOS_E_HTTP_MEDIA_TYPE: [ExitStatus.invalid, 'An HTTP write whose body is not `application/json`.'],
   GATOS_E_HTTP_UNAVAILABLE: [
     ExitStatus.io,
     'The daemon is shutting down and takes no new writes; retry later.',

@@ -211,6 +211,80 @@ describe('gatosd', () => {
     expect(existsSync(join(repo, '.git', 'gatosd.lock'))).toBe(false);
   });
 
+  it('is not a browser target: a foreign Host (DNS rebinding), a foreign Origin and a non-JSON write are refused', async () => {
+    const { repo, env } = setup();
+    const d = await startDaemon(repo, env, ['--allowed-hosts', 'gatos.internal']);
+    /** A raw request: fetch may not set Host. */
+    const raw = (path: string, method: string, headers: Record<string, string>, body = '') =>
+      new Promise<{ status: number; code: string | undefined }>((resolve, reject) => {
+        const u = new URL(d.url);
+        const req = request({ host: u.hostname, port: u.port, path, method, headers }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            let code: string | undefined;
+            try {
+              code = JSON.parse(text).error?.code;
+            } catch {}
+            resolve({ status: res.statusCode ?? 0, code });
+          });
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const before = snapshot(repo);
+      const path = '/v1/topics/orders/messages';
+      const json = { 'content-type': 'application/json' };
+      const body = JSON.stringify({ data: { evil: true } });
+      const port = new URL(d.url).port;
+      const refused: [string, Record<string, string>, number, string][] = [
+        ['rebinding Host', { ...json, host: `evil.example:${port}` }, 403, 'GATOS_E_HTTP_FORBIDDEN'],
+        ['malformed Host', { ...json, host: 'a b' }, 403, 'GATOS_E_HTTP_FORBIDDEN'],
+        ['foreign Origin', { ...json, origin: 'https://evil.example' }, 403, 'GATOS_E_HTTP_FORBIDDEN'],
+        ['opaque Origin', { ...json, origin: 'null' }, 403, 'GATOS_E_HTTP_FORBIDDEN'],
+        ['text/plain write', { 'content-type': 'text/plain' }, 415, 'GATOS_E_HTTP_MEDIA_TYPE'],
+        [
+          'form write',
+          { 'content-type': 'application/x-www-form-urlencoded' },
+          415,
+          'GATOS_E_HTTP_MEDIA_TYPE',
+        ],
+        ['no type', {}, 415, 'GATOS_E_HTTP_MEDIA_TYPE'],
+      ];
+      for (const [name, headers, status, code] of refused) {
+        const r = await raw(path, 'POST', headers, body);
+        expect([name, r.status, r.code]).toEqual([name, status, code]);
+      }
+      // A foreign page cannot read either (EventSource and fetch send its Origin).
+      const read = await raw(path, 'GET', { origin: 'http://evil.example' });
+      expect([read.status, read.code]).toEqual([403, 'GATOS_E_HTTP_FORBIDDEN']);
+      expect(snapshot(repo)).toBe(before);
+      // The honest paths: loopback names, a configured name, and a same-host Origin.
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'gatos.internal']) {
+        const ok = await raw(
+          path,
+          'POST',
+          { ...json, host, origin: `http://${host}` },
+          JSON.stringify({ data: host }),
+        );
+        expect([host, ok.status]).toEqual([host, 201]);
+      }
+      expect(
+        (
+          await raw(
+            path,
+            'POST',
+            { 'content-type': 'application/json; charset=utf-8' },
+            JSON.stringify({ data: 'utf-8' }),
+          )
+        ).status,
+      ).toBe(201);
+    } finally {
+      await stop(d);
+    }
+  });
+
   it('rejects malformed publishes with 4xx codes and changes nothing; enforces the token', async () => {
     const { repo, env } = setup();
     const token = 'secret-token-0123456789';

@@ -24,6 +24,11 @@ export interface DaemonConfig {
   readonly maxBatch: number;
   /** How often the refs watcher polls `refs/gatos/mbus/` (ms). */
   readonly pollMs: number;
+  /**
+   * Host names requests may name (the `Host` header, and the host of an `Origin`), besides the listen host and,
+   * on loopback, `localhost`, `127.0.0.1` and `::1`. Empty with a wildcard listen host: no Host check.
+   */
+  readonly allowedHosts: readonly string[];
 }
 
 /** The defaults; `repo` has none. */
@@ -35,6 +40,7 @@ export const DEFAULT_DAEMON_CONFIG: Omit<DaemonConfig, 'repo'> = Object.freeze({
   maxBodyBytes: 4 * 1024 * 1024,
   maxBatch: 1000,
   pollMs: 200,
+  allowedHosts: [],
 });
 
 type Raw = Partial<Record<keyof DaemonConfig, unknown>>;
@@ -49,6 +55,7 @@ const FILE_KEYS: Record<string, keyof DaemonConfig> = {
   max_body_bytes: 'maxBodyBytes',
   max_batch: 'maxBatch',
   poll_ms: 'pollMs',
+  allowed_hosts: 'allowedHosts',
 };
 
 /** Environment variables → config fields. */
@@ -61,6 +68,7 @@ const ENV_KEYS: Record<string, keyof DaemonConfig> = {
   GATOSD_MAX_BODY_BYTES: 'maxBodyBytes',
   GATOSD_MAX_BATCH: 'maxBatch',
   GATOSD_POLL_MS: 'pollMs',
+  GATOSD_ALLOWED_HOSTS: 'allowedHosts',
 };
 
 function bad(message: string, data: Record<string, unknown> = {}): GatosError {
@@ -86,6 +94,40 @@ function int(name: string, v: unknown, min: number, max: number): number {
 function str(name: string, v: unknown): string {
   if (typeof v !== 'string' || v === '') throw bad(`${name} must be a non-empty string`, { [name]: v });
   return v;
+}
+
+const HOST_NAME_RE =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|[0-9a-f:.]+)$/;
+
+/** A list of host names: an array, or a comma-separated string (environment, flag); lowercased. */
+function hostList(v: unknown): string[] {
+  const items =
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : v;
+  if (
+    !Array.isArray(items) ||
+    items.some((h) => typeof h !== 'string' || !HOST_NAME_RE.test(h.toLowerCase()))
+  ) {
+    throw bad('allowed hosts must be host names or IP addresses (no port, no scheme)', { allowedHosts: v });
+  }
+  return items.map((h: string) => h.toLowerCase());
+}
+
+/**
+ * The host names a request may name: the listen host, the loopback names when it is loopback, and the configured
+ * ones; null when the daemon listens on a wildcard address and none are configured (the token guards it then).
+ */
+export function servedHosts(config: Pick<DaemonConfig, 'host' | 'allowedHosts'>): ReadonlySet<string> | null {
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  if (wildcard && config.allowedHosts.length === 0) return null;
+  const names = new Set(config.allowedHosts);
+  if (!wildcard) names.add(config.host.toLowerCase());
+  if (isLoopback(config.host)) for (const h of ['localhost', '127.0.0.1', '::1']) names.add(h);
+  return names;
 }
 
 /** Validates merged raw settings into a frozen {@link DaemonConfig}. */
@@ -117,6 +159,7 @@ export function validateConfig(raw: Raw, cwd: string): DaemonConfig {
     maxBodyBytes: int('maxBodyBytes', m.maxBodyBytes, 1024, 256 * 1024 * 1024),
     maxBatch: int('maxBatch', m.maxBatch, 1, 100_000),
     pollMs: int('pollMs', m.pollMs, 10, 60_000),
+    allowedHosts: Object.freeze(hostList(m.allowedHosts)),
   });
 }
 
@@ -141,8 +184,11 @@ function fromFile(path: string): Raw {
 /** The usage text of `gatosd --help`. */
 export const USAGE = `usage: gatosd --repo <path> [--host 127.0.0.1] [--port 7467|0] [--token <t>] [--config file.json]
               [--actor service:gatosd] [--max-body-bytes N] [--max-batch N] [--poll-ms N]
+              [--allowed-hosts name,name]
+Requests must name a served host (Host header; the listen host, loopback names on loopback, --allowed-hosts),
+may not come from a foreign web Origin, and writes must be application/json.
 Precedence: config file < environment (GATOSD_REPO, GATOSD_HOST, GATOSD_PORT, GATOSD_TOKEN, GATOSD_ACTOR,
-GATOSD_MAX_BODY_BYTES, GATOSD_MAX_BATCH, GATOSD_POLL_MS, GATOSD_CONFIG) < flags.`;
+GATOSD_MAX_BODY_BYTES, GATOSD_MAX_BATCH, GATOSD_POLL_MS, GATOSD_ALLOWED_HOSTS, GATOSD_CONFIG) < flags.`;
 
 /** Builds the config from argv, env and the optional config file (`--config` or `GATOSD_CONFIG`). */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string): DaemonConfig | 'help' {
@@ -162,6 +208,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
         'max-body-bytes': { type: 'string' },
         'max-batch': { type: 'string' },
         'poll-ms': { type: 'string' },
+        'allowed-hosts': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -181,6 +228,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd: string):
     'max-body-bytes': 'maxBodyBytes',
     'max-batch': 'maxBatch',
     'poll-ms': 'pollMs',
+    'allowed-hosts': 'allowedHosts',
   };
   for (const [k, field] of Object.entries(flags)) if (values[k] !== undefined) raw[field] = values[k];
   return validateConfig(raw, cwd);

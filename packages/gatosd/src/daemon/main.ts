@@ -7,7 +7,7 @@ import { type RefStore, GatosError, isGatosError, requireRepoConfig } from '@gat
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import type { FastifyInstance } from 'fastify';
 import { BusService } from './bus-service.js';
-import { type DaemonConfig, loadConfig, USAGE } from './config.js';
+import { type DaemonConfig, loadConfig, servedHosts, USAGE } from './config.js';
 import { resolveIdentity } from '../identity/identity.js';
 import { acquireLock, type DaemonLock } from './lock.js';
 import { DaemonMetrics } from './metrics.js';
@@ -83,6 +83,7 @@ export async function startDaemon(
       hub: h,
       metrics,
       token: config.token,
+      hosts: servedHosts(config),
       maxBodyBytes: config.maxBodyBytes,
       maxBatch: config.maxBatch,
       draining: () => draining,

@@ -30,6 +30,8 @@ export interface ServerDeps {
   token: string | null;
   maxBodyBytes: number;
   maxBatch: number;
+  /** The host names requests may name (`Host`, and an `Origin`'s host); null: any (see `servedHosts`). */
+  hosts: ReadonlySet<string> | null;
   /** True once shutdown began: publishes get 503. */
   draining: () => boolean;
   log?: (msg: string) => void;
@@ -96,6 +98,18 @@ function intParam(v: unknown, name: string, min: number, max: number, dflt: numb
   return Number(v);
 }
 
+/** The host name of a `Host` header (lowercase, without port or IPv6 brackets), or null when malformed. */
+export function hostOf(header: string): string | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))(?::\d{1,5})?$/.exec(header.trim());
+  return m ? (m[1] ?? m[2]!).toLowerCase() : null;
+}
+
+/** The host name of an `Origin` header (`http(s)://host[:port]`), or null (`null`, other schemes, junk). */
+function originHost(origin: string): string | null {
+  const m = /^https?:\/\/([^/?#]+)$/i.exec(origin.trim());
+  return m ? hostOf(m[1]!) : null;
+}
+
 /** Builds the fastify app (not listening). */
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { bus, hub, metrics } = deps;
@@ -109,6 +123,42 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       done(null, JSON.parse(body as string));
     } catch (e) {
       done(bad(`the body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  // Not a browser target (DNS rebinding, cross-site POSTs), with or without a token: the Host must be one we
+  // serve, a web page's Origin must be ours, and a write must say it is JSON (a form or a text/plain body from a
+  // foreign page is refused before anything reads it).
+  app.addHook('onRequest', async (req, reply) => {
+    const host = hostOf(req.headers.host ?? '');
+    if (deps.hosts && (host === null || !deps.hosts.has(host))) {
+      metrics.httpErrors++;
+      return sendError(
+        reply,
+        403,
+        'GATOS_E_HTTP_FORBIDDEN',
+        `this daemon does not serve host ${JSON.stringify(req.headers.host ?? '')}`,
+      );
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      const from = originHost(origin);
+      if (from === null || (deps.hosts ? !deps.hosts.has(from) : from !== host)) {
+        metrics.httpErrors++;
+        return sendError(reply, 403, 'GATOS_E_HTTP_FORBIDDEN', `requests from origin ${origin} are refused`);
+      }
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') {
+        metrics.httpErrors++;
+        return sendError(
+          reply,
+          415,
+          'GATOS_E_HTTP_MEDIA_TYPE',
+          'writes take a JSON body: Content-Type: application/json',
+        );
+      }
     }
   });
 
