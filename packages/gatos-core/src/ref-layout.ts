@@ -328,8 +328,58 @@ export const POLICIES_PREFIX = 'refs/gatos/policies/';
 /** Root of the trust plane. */
 export const TRUST_PREFIX = 'refs/gatos/trust/';
 
-/** How the gate treats a ref. */
-export type RefKind = 'plain' | 'gatos-other' | 'journal' | 'state' | 'policies' | 'audit' | 'trust' | 'job';
+/**
+ * How the gate treats a ref: one kind per row of the gate's rule table (`spec/push-gate.md` § 2). `gatos-other`
+ * is every name under `refs/gatos/` that no plane defines (yet): the gate refuses it (`ref-unknown`).
+ */
+export type RefKind =
+  | 'plain'
+  | 'gatos-other'
+  | 'journal'
+  | 'state'
+  | 'policies'
+  | 'audit'
+  | 'trust'
+  | 'job'
+  | 'config'
+  | 'governance'
+  | 'bus';
+
+/** Parses a governance ref (a proposal, an approval or a grant chain), or null. */
+export function parseGovernanceRef(
+  ref: string,
+):
+  | { kind: 'proposal' | 'grant'; proposal: string }
+  | { kind: 'approval'; proposal: string; actor: string }
+  | null {
+  const m = /^refs\/gatos\/(proposals|grants)\/([^/]+)$/.exec(ref);
+  if (m)
+    return PROPOSAL_ID_RE.test(m[2]!)
+      ? { kind: m[1] === 'proposals' ? 'proposal' : 'grant', proposal: m[2]! }
+      : null;
+  const a = parseApprovalRef(ref);
+  return a ? { kind: 'approval', ...a } : null;
+}
+
+/** Parses a bus ref (a segment, a topic's summary chain, or a group's position), or null. */
+export function parseBusRef(
+  ref: string,
+):
+  | { kind: 'segment'; topic: string; name: string }
+  | { kind: 'summary'; topic: string }
+  | { kind: 'ack'; topic: string; group: string }
+  | null {
+  const seg = parseSegmentRef(ref);
+  if (seg) return { kind: 'segment', ...seg };
+  if (ref.startsWith(MBUS_SUMMARY_PREFIX)) {
+    const topic = ref.slice(MBUS_SUMMARY_PREFIX.length);
+    return TOPIC_RE.test(topic) ? { kind: 'summary', topic } : null;
+  }
+  const m = /^refs\/gatos\/mbus-ack\/([^/]+)\/([^/]+)$/.exec(ref);
+  return m && TOPIC_RE.test(m[1]!) && GROUP_RE.test(m[2]!)
+    ? { kind: 'ack', topic: m[1]!, group: m[2]! }
+    : null;
+}
 
 /** True for refs the job plane owns: everything under the jobs prefix and the job audit chains. */
 export function isJobPlaneRef(ref: string): boolean {
@@ -340,6 +390,9 @@ export function isJobPlaneRef(ref: string): boolean {
 export function refKind(ref: string): RefKind {
   if (!ref.startsWith(GATOS_PREFIX)) return 'plain';
   if (ref === TRUST_KEYS_REF) return 'trust';
+  if (ref === CONFIG_REF) return 'config';
+  if (parseGovernanceRef(ref)) return 'governance';
+  if (parseBusRef(ref)) return 'bus';
   // Before 'audit': the job audit chains are checked with the rest of the job plane.
   if (isJobPlaneRef(ref)) return 'job';
   const plane = ref.split('/')[2];

@@ -220,6 +220,8 @@ export interface ChainCheck {
    * alone (journals): a key id registered for two actors then counts for both.
    */
   keyOfActor?: boolean;
+  /** Trailer lines the commit carries after `Sig` (a bus message's position), for rebuilding it. */
+  trailers?: string;
 }
 
 /**
@@ -255,6 +257,7 @@ export function checkChainEvent(e: JournalEvent, check: ChainCheck): ChainProble
     sig: e.sig,
     keyId: e.keyId,
     parent: e.parent,
+    ...(check.trailers === undefined ? {} : { trailers: check.trailers }),
   }).commit.oid;
   if (rebuilt !== e.commit) {
     add(

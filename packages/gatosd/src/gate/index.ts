@@ -6,3 +6,9 @@ export * from './hook-install.js';
 export * from './gate-refold.js';
 export { jobRefRefusal, checkJobUpdate, parseJobPlaneRef, type JobRef } from './job-gate.js';
 export { openPolicyGate, type PolicyGate, type PolicyGateInput } from './policy-gate.js';
+export {
+  checkBusUpdate,
+  checkConfigUpdate,
+  checkGovernanceUpdate,
+  type PlaneGateContext,
+} from './plane-gate.js';

@@ -36,6 +36,12 @@ import { type GateFoldEngine, gateProfile, refoldPushedCheckpoints } from './gat
 import { type Denial, type GateDecision, GateRefusal, type PushUpdate, type RuleId } from './gate-types.js';
 import { checkJobUpdate, jobRefRefusal } from './job-gate.js';
 import { openPolicyGate } from './policy-gate.js';
+import {
+  checkBusUpdate,
+  checkConfigUpdate,
+  checkGovernanceUpdate,
+  type PlaneGateContext,
+} from './plane-gate.js';
 
 /** Inputs of {@link decidePush}. */
 export interface GateInput {
@@ -207,6 +213,7 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     }
   };
 
+  const planes: PlaneGateContext = { objects, refs, updates, trust: () => current() };
   // Common rules first, then the trust registry (journals and checkpoints are checked against it).
   const pending: (PushUpdate & { new: Oid; kind: RefKind })[] = [];
   for (const u of updates) {
@@ -221,7 +228,18 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
       });
       continue;
     }
-    if (kind === 'plain' || kind === 'gatos-other') continue;
+    if (kind === 'plain') continue;
+    if (kind === 'gatos-other') {
+      await guarded(u, async () => {
+        throw new GateRefusal('ref-unknown', `${u.ref} is not a ref any plane defines under ${GATOS_PREFIX}`);
+      });
+      continue;
+    }
+    // A bus segment may be deleted once pruned (its row checks the summary chain); nothing else may.
+    if (u.new === null && kind === 'bus') {
+      await guarded(u, () => checkBusUpdate(planes, u));
+      continue;
+    }
     await guarded(u, async () => {
       if (u.new === null) throw new GateRefusal('no-delete', 'a GATOS chain ref cannot be deleted');
       if (!isOid(u.new)) throw new GateRefusal('gate-error', `bad object id ${u.new}`);
@@ -297,6 +315,9 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
         });
       else if (u.kind === 'state')
         await guarded(u, async () => checkState(u, objects, await current(), getRefolder));
+      else if (u.kind === 'config') await guarded(u, () => checkConfigUpdate(planes, u));
+      else if (u.kind === 'governance') await guarded(u, () => checkGovernanceUpdate(planes, u));
+      else if (u.kind === 'bus') await guarded(u, () => checkBusUpdate(planes, u));
     }
   } finally {
     (engine as GateFoldEngine | null)?.close();
