@@ -222,4 +222,32 @@ describe('one rule for every ref under refs/gatos/', () => {
     expectAccepted('--atomic', summaries, `:${seg}`);
     expect(spawnSync('git', ['rev-parse', '-q', '--verify', seg], { cwd: server }).status).not.toBe(0);
   });
+
+  it("refuses a journal event dated further ahead than the server's skew (event-future); the server sets the skew", () => {
+    const ref = 'refs/gatos/journal/fresh/user/alice';
+    const ahead = new Date(Date.now() + 3600_000).toISOString();
+    expectOk(
+      gatos(client, env, [
+        'event',
+        'append',
+        '--ns',
+        'fresh',
+        '--actor',
+        'user:alice',
+        '--type',
+        'note.x',
+        '--ts',
+        ahead,
+      ]),
+    );
+    expectRefused([ref], 'event-future', ref);
+    // A malformed server setting fails closed: the push is refused.
+    git(server, 'config', 'gatos.gate.maxFutureSkewSeconds', 'soon');
+    const broken = push(ref);
+    expect(broken.status, broken.out).not.toBe(0);
+    expect(broken.out).toContain('gatos.gate.maxFutureSkewSeconds must be whole seconds');
+    // The server allows two hours: the same event passes.
+    git(server, 'config', 'gatos.gate.maxFutureSkewSeconds', '7200');
+    expectAccepted(ref);
+  });
 });

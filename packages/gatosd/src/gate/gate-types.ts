@@ -46,6 +46,7 @@ export const RULES = {
   'event-malformed': 'a journal commit is not a valid GATOS event commit',
   'event-signature':
     'a journal event is not signed by a registered key of its actor for this ref and position',
+  'event-future': "a journal event dated further ahead of the gate's clock than the server allows",
   'state-proof': 'a state checkpoint is malformed or its Proof-of-Fold does not verify',
   'state-refold': 're-folding history does not reproduce a pushed checkpoint (profiles with gate_refold)',
   'gate-error': 'the gate could not check the update (it fails closed)',

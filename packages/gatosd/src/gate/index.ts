@@ -1,5 +1,6 @@
 /** `@gatos/gatosd/gate`: the push-gate (pre-receive hook), its checks, and its installer. */
 export * from './gate-types.js';
+export * from './gate-settings.js';
 export * from './push-gate.js';
 export * from './pre-receive.js';
 export * from './hook-install.js';

@@ -14,6 +14,7 @@ import {
   type StoredDenyRecord,
 } from '@gatos/core';
 import { createObjectStore, createRefStore, type GitEnv, isAncestor, openRepository } from '@gatos/git';
+import { readGateSettings } from './gate-settings.js';
 import type { GateDecision } from './gate-types.js';
 import { decidePush, parsePushLines } from './push-gate.js';
 
@@ -56,6 +57,7 @@ export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult>
       refs: createRefStore(repo),
       isAncestor: (a: Oid, d: Oid) => isAncestor(repo, a, d),
       updates,
+      ...(await readGateSettings(repo)),
     });
   } finally {
     await objects.close();

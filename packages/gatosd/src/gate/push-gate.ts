@@ -58,6 +58,11 @@ export interface GateInput {
   now?: () => number;
   /** Clock skew allowance for lease expiry; default `DEFAULT_CLAIM_SKEW_MS` (as `claimDecision`). */
   claimSkewMs?: number;
+  /**
+   * How far in the future of the gate's clock an event's `ts` may be (a server setting, never repository config:
+   * `gatos.gate.maxFutureSkewSeconds` in the served repository's git config); default {@link DEFAULT_MAX_FUTURE_MS}.
+   */
+  maxFutureMs?: number;
 }
 
 /** Re-folding context of one push: whether the profile asks for it, and the engine (started on first use). */
@@ -92,7 +97,15 @@ const eventRule = (code: string): RuleId =>
     ? 'event-signature'
     : 'event-malformed';
 
-async function checkJournal(u: PushUpdate & { new: Oid }, objects: ObjectStore, trust: TrustSet) {
+/** Default of {@link GateInput.maxFutureMs}: five minutes. */
+export const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
+
+async function checkJournal(
+  u: PushUpdate & { new: Oid },
+  objects: ObjectStore,
+  trust: TrustSet,
+  clock: { nowMs: number; maxFutureMs: number },
+) {
   const j = parseJournalRef(u.ref);
   if (!j)
     throw new GateRefusal('ref-layout', `${u.ref} is not ${GATOS_PREFIX}journal/<ns>/<kind>/<enc-name>`);
@@ -114,8 +127,11 @@ async function checkJournal(u: PushUpdate & { new: Oid }, objects: ObjectStore, 
       });
     }
     let problems: ReturnType<typeof checkEvent>;
+    let ts: number;
     try {
-      problems = checkEvent(parseEventCommit(u.ref, l.commit, l.blob!), i, parent, trust);
+      const event = parseEventCommit(u.ref, l.commit, l.blob!);
+      problems = checkEvent(event, i, parent, trust);
+      ts = Date.parse(event.envelope.ts);
     } catch (e) {
       if (!isGatosError(e)) throw e;
       throw new GateRefusal(eventRule(e.code), `${at}: ${e.message}`, {
@@ -123,6 +139,13 @@ async function checkJournal(u: PushUpdate & { new: Oid }, objects: ObjectStore, 
         commit: l.commit.oid,
         actor: j.actor,
       });
+    }
+    if (problems.length === 0 && ts > clock.nowMs + clock.maxFutureMs) {
+      throw new GateRefusal(
+        'event-future',
+        `${at}: its ts ${new Date(ts).toISOString()} is more than ${clock.maxFutureMs / 1000} s ahead of the gate's clock`,
+        { commit: l.commit.oid, actor: j.actor },
+      );
     }
     if (problems.length > 0) {
       // A signature problem is the most telling one; report it first.
@@ -310,7 +333,10 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
       if (u.kind === 'job') await guarded(u, async () => checkJobUpdate(jobs, u));
       else if (u.kind === 'journal')
         await guarded(u, async () => {
-          await checkJournal(u, objects, await current());
+          await checkJournal(u, objects, await current(), {
+            nowMs: (input.now ?? Date.now)(),
+            maxFutureMs: input.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS,
+          });
           await policyGate.checkJournal(u);
         });
       else if (u.kind === 'state')
