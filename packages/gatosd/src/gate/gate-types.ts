@@ -3,22 +3,37 @@
  * the refusal thrown by every check, and the decision. The checks (common rules, journals, checkpoints, policies,
  * the job plane) import this file and never each other, so the gate has no import cycle.
  */
+import type { Denial as DenialRecord, Oid, RefKind } from '@gatos/core';
+import { GatosError } from '@gatos/core/errors';
 import {
   DENY_REF,
-  type Denial as DenialRecord,
   GATOS_PREFIX,
   JOB_AUDIT_PREFIX,
   JOBS_PREFIX,
-  type Oid,
   parseJournalRef,
-  type RefKind,
-} from '@gatos/core';
+} from '@gatos/core/ref-layout';
 
 /** One line of pre-receive input: `<old> <new> <ref>`; null stands for the all-zero id (create / delete). */
 export interface PushUpdate {
   ref: string;
   old: Oid | null;
   new: Oid | null;
+}
+
+/** Parses pre-receive stdin: one `<old> <new> <ref>` per line. Throws `GATOS_E_USAGE` on a malformed line. */
+export function parsePushLines(text: string): PushUpdate[] {
+  const out: PushUpdate[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = /^([0-9a-f]{40}) ([0-9a-f]{40}) (\S+)$/.exec(line.trim());
+    if (!m) throw new GatosError('GATOS_E_USAGE', `malformed pre-receive line: ${JSON.stringify(line)}`);
+    out.push({
+      old: /^0{40}$/.test(m[1]!) ? null : m[1]!,
+      new: /^0{40}$/.test(m[2]!) ? null : m[2]!,
+      ref: m[3]!,
+    });
+  }
+  return out;
 }
 
 /** Rule ids of the job gate (`spec/push-gate.md` § 2.5). */

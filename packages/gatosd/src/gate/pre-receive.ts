@@ -15,8 +15,8 @@ import {
 } from '@gatos/core';
 import { createObjectStore, createRefStore, type GitEnv, isAncestor, openRepository } from '@gatos/git';
 import { readGateSettings } from './gate-settings.js';
-import type { GateDecision } from './gate-types.js';
-import { decidePush, parsePushLines } from './push-gate.js';
+import { type GateDecision, parsePushLines, type PushUpdate } from './gate-types.js';
+import { decidePush } from './push-gate.js';
 
 /** The variables git sets for a pre-receive quarantine; unset them to write to the real repository. */
 export const QUARANTINE_ENV: GitEnv = {
@@ -33,6 +33,8 @@ export interface PreReceiveIo {
   stderr: (s: string) => void;
   now?: () => Date;
   randomBytes?: (n: number) => Uint8Array;
+  /** Decides the push; default: in this thread (`decideInProcess`). The hook's entry decides on a bounded thread. */
+  decide?: (updates: PushUpdate[]) => Promise<GateDecision>;
 }
 
 /** What one hook run decided and wrote. */
@@ -42,17 +44,12 @@ export interface PreReceiveResult {
   record: StoredDenyRecord | null;
 }
 
-/** Runs the gate for one push; resolves to the exit status the hook must exit with (0 accepts). */
-export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult> {
-  const now = io.now ?? (() => new Date());
-  const rand = io.randomBytes ?? ((n: number) => randomBytes(n));
-  const updates = parsePushLines(io.stdin.toString('utf8'));
-  // Reads see the pushed objects: the hook inherits the quarantine environment.
-  const repo = await openRepository({ cwd: io.cwd });
+/** Decides a push in this thread, reading the pushed objects (the hook inherits the quarantine environment). */
+export async function decideInProcess(cwd: string, updates: readonly PushUpdate[]): Promise<GateDecision> {
+  const repo = await openRepository({ cwd });
   const objects = createObjectStore(repo);
-  let decision: GateDecision;
   try {
-    decision = await decidePush({
+    return await decidePush({
       objects,
       refs: createRefStore(repo),
       isAncestor: (a: Oid, d: Oid) => isAncestor(repo, a, d),
@@ -62,8 +59,28 @@ export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult>
   } finally {
     await objects.close();
   }
-  if (decision.allowed) return { exitCode: 0, decision, record: null };
+}
 
+/** Runs the gate for one push; resolves to the exit status the hook must exit with (0 accepts). */
+export async function runPreReceive(io: PreReceiveIo): Promise<PreReceiveResult> {
+  const updates = parsePushLines(io.stdin.toString('utf8'));
+  const decision = await (io.decide ?? ((u) => decideInProcess(io.cwd, u)))(updates);
+  if (decision.allowed) return { exitCode: 0, decision, record: null };
+  return recordRefusal(io, updates, decision);
+}
+
+/**
+ * Records a refused push: appends its DENY record OUTSIDE the quarantine (or, when that fails, a gate-log line),
+ * then tells the pusher why. Resolves to the hook's exit status (1) with what was written.
+ */
+export async function recordRefusal(
+  io: PreReceiveIo,
+  updates: readonly PushUpdate[],
+  decision: GateDecision,
+): Promise<PreReceiveResult> {
+  const now = io.now ?? (() => new Date());
+  const rand = io.randomBytes ?? ((n: number) => randomBytes(n));
+  const repo = await openRepository({ cwd: io.cwd });
   const date = now();
   const id = createUlidFactory(() => date.getTime(), rand)();
   let record: StoredDenyRecord | null = null;
@@ -118,23 +135,4 @@ async function appendGateLog(gitDir: string, entry: Record<string, unknown>): Pr
   const path = gateLogPath(gitDir);
   await mkdir(dirname(path), { recursive: true });
   await appendFile(path, `${JSON.stringify(entry)}\n`);
-}
-
-/** The hook's process entry: stdin → decision → exit status. */
-export async function main(): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  try {
-    const r = await runPreReceive({
-      cwd: process.cwd(),
-      stdin: Buffer.concat(chunks),
-      stderr: (s) => process.stderr.write(s),
-    });
-    process.exitCode = r.exitCode;
-  } catch (e) {
-    // Fail closed: an internal error refuses the push.
-    const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`GATOS DENY: the push-gate failed (${msg}); push refused\n`);
-    process.exitCode = 1;
-  }
 }

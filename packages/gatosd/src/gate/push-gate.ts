@@ -28,7 +28,6 @@ import {
   type RefKind,
   refKind,
   verifyProofOfFold,
-  ZERO_OID,
   type RepoConfig,
   DEFAULT_CLAIM_SKEW_MS,
 } from '@gatos/core';
@@ -69,22 +68,6 @@ export interface GateInput {
 interface Refolder {
   refold: boolean;
   loadFold: (source: string) => Promise<LoadedFold>;
-}
-
-/** Parses pre-receive stdin: one `<old> <new> <ref>` per line. Throws `GATOS_E_USAGE` on a malformed line. */
-export function parsePushLines(text: string): PushUpdate[] {
-  const out: PushUpdate[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    const m = /^([0-9a-f]{40}) ([0-9a-f]{40}) (\S+)$/.exec(line.trim());
-    if (!m) throw new GatosError('GATOS_E_USAGE', `malformed pre-receive line: ${JSON.stringify(line)}`);
-    out.push({
-      old: m[1] === ZERO_OID ? null : m[1]!,
-      new: m[2] === ZERO_OID ? null : m[2]!,
-      ref: m[3]!,
-    });
-  }
-  return out;
 }
 
 /** True for the DENY chain's ref, any ref below it, and any ref at one of its parent paths. */

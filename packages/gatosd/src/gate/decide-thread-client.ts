@@ -1,0 +1,104 @@
+/**
+ * Deciding a push on a thread of its own, so the hook's time is bounded (`spec/push-gate.md` § 7): the thread is
+ * terminated when the server's time budget runs out or when the pusher goes away (git's receive-pack, the hook's
+ * parent, exits), even in the middle of a re-fold. Either way the push is refused (`gate-error`), and the refusal is
+ * recorded like any other.
+ */
+import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { GatosError } from '@gatos/core/errors';
+import { refKind } from '@gatos/core/ref-layout';
+import type { GateDecision, PushUpdate } from './gate-types.js';
+
+/** Default of `gatos.gate.timeoutSeconds`: the longest a hook may take to decide. */
+export const DEFAULT_GATE_TIMEOUT_MS = 60_000;
+
+/** `gatos.gate.timeoutSeconds` of the served repository (server-side git config), in ms; malformed: fails closed. */
+export function gateTimeoutMs(cwd: string): number {
+  const r = spawnSync('git', ['config', '--get', 'gatos.gate.timeoutSeconds'], { cwd, encoding: 'utf8' });
+  const v = r.stdout.trim();
+  if (r.status !== 0 || v === '') return DEFAULT_GATE_TIMEOUT_MS;
+  if (!/^[1-9]\d{0,5}$/.test(v)) {
+    throw new GatosError(
+      'GATOS_E_USAGE',
+      `gatos.gate.timeoutSeconds must be whole seconds (1-999999), got ${v}`,
+      {
+        hint: 'git config gatos.gate.timeoutSeconds 60 (in the served repository)',
+      },
+    );
+  }
+  return Number(v) * 1000;
+}
+
+/** The refusal of every update when the gate could not decide. */
+function undecided(updates: readonly PushUpdate[], reason: string): GateDecision {
+  return {
+    allowed: false,
+    checked: updates.map((u) => ({ ref: u.ref, kind: refKind(u.ref) })),
+    denials: updates.map((u) => ({ ref: u.ref, old: u.old, new: u.new, rule: 'gate-error', reason })),
+  };
+}
+
+/** Options of {@link decideOnThread}. */
+export interface DecideOnThreadOptions {
+  timeoutMs: number;
+  /** How often to look whether the pusher is still there (ms). */
+  watchMs?: number;
+  /**
+   * Told every `progressMs` while the decision runs (the hook prints it to the pusher). Besides informing the
+   * pusher, writing is how a gone pusher is noticed: git's receive-pack only learns that its client is gone when it
+   * forwards hook output, and then exits, which the parent watch sees.
+   */
+  progress?: (elapsedMs: number) => void;
+  progressMs?: number;
+}
+
+/** Decides `updates` on a worker thread, within `timeoutMs` and only while the hook's parent lives. */
+export function decideOnThread(
+  cwd: string,
+  updates: readonly PushUpdate[],
+  opts: DecideOnThreadOptions,
+): Promise<GateDecision> {
+  // \`reject\` stays for a failure to start the thread at all.
+  const parent = process.ppid;
+  const worker = new Worker(new URL('./decide-thread.js', import.meta.url), { workerData: { cwd, updates } });
+  return new Promise<GateDecision>((resolve) => {
+    let settled = false;
+    // The first answer wins; the thread is then terminated (its exit after that is not an answer).
+    const settle = (d: GateDecision) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      clearInterval(watch);
+      resolve(d);
+      void worker.terminate();
+    };
+    // The gate fails closed: an error of its own refuses the push, and the refusal is recorded like any other.
+    const failed = (why: string) => settle(undecided(updates, `the push-gate failed (${why}); push refused`));
+    const deadline = setTimeout(
+      () =>
+        settle(
+          undecided(
+            updates,
+            `the gate did not decide within ${opts.timeoutMs / 1000} s (gatos.gate.timeoutSeconds); push refused`,
+          ),
+        ),
+      opts.timeoutMs,
+    );
+    const started = Date.now();
+    let lastProgress = started;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent)
+        return settle(undecided(updates, 'the pusher went away before the gate decided'));
+      if (opts.progress && Date.now() - lastProgress >= (opts.progressMs ?? 2000)) {
+        lastProgress = Date.now();
+        opts.progress(lastProgress - started);
+      }
+    }, opts.watchMs ?? 200);
+    worker.once('message', (m: { decision?: GateDecision; error?: { code: string; message: string } }) =>
+      m.decision ? settle(m.decision) : failed(m.error?.message ?? 'no decision'),
+    );
+    worker.once('error', (e) => failed(e.message));
+    worker.once('exit', (code) => failed(`its thread exited with ${code} before deciding`));
+  });
+}
