@@ -4,34 +4,13 @@
  * parent, exits), even in the middle of a re-fold. Either way the push is refused (`gate-error`), and the refusal is
  * recorded like any other.
  */
-import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { GatosError } from '@gatos/core/errors';
 import { refKind } from '@gatos/core/ref-layout';
+import type { GateSettings } from './gate-settings.js';
 import type { GateDecision, PushUpdate } from './gate-types.js';
 
-/** Default of `gatos.gate.timeoutSeconds`: the longest a hook may take to decide. */
-export const DEFAULT_GATE_TIMEOUT_MS = 60_000;
-
-/** `gatos.gate.timeoutSeconds` of the served repository (server-side git config), in ms; malformed: fails closed. */
-export function gateTimeoutMs(cwd: string): number {
-  const r = spawnSync('git', ['config', '--get', 'gatos.gate.timeoutSeconds'], { cwd, encoding: 'utf8' });
-  const v = r.stdout.trim();
-  if (r.status !== 0 || v === '') return DEFAULT_GATE_TIMEOUT_MS;
-  if (!/^[1-9]\d{0,5}$/.test(v)) {
-    throw new GatosError(
-      'GATOS_E_USAGE',
-      `gatos.gate.timeoutSeconds must be whole seconds (1-999999), got ${v}`,
-      {
-        hint: 'git config gatos.gate.timeoutSeconds 60 (in the served repository)',
-      },
-    );
-  }
-  return Number(v) * 1000;
-}
-
-/** The refusal of every update when the gate could not decide. */
-function undecided(updates: readonly PushUpdate[], reason: string): GateDecision {
+/** The refusal of every update when the gate could not decide (`gate-error`, with `reason`). */
+export function undecided(updates: readonly PushUpdate[], reason: string): GateDecision {
   return {
     allowed: false,
     checked: updates.map((u) => ({ ref: u.ref, kind: refKind(u.ref) })),
@@ -42,6 +21,8 @@ function undecided(updates: readonly PushUpdate[], reason: string): GateDecision
 /** Options of {@link decideOnThread}. */
 export interface DecideOnThreadOptions {
   timeoutMs: number;
+  /** The server's settings, handed to the thread (read once, by the hook's entry). */
+  settings: GateSettings;
   /** How often to look whether the pusher is still there (ms). */
   watchMs?: number;
   /**
@@ -61,7 +42,9 @@ export function decideOnThread(
 ): Promise<GateDecision> {
   // \`reject\` stays for a failure to start the thread at all.
   const parent = process.ppid;
-  const worker = new Worker(new URL('./decide-thread.js', import.meta.url), { workerData: { cwd, updates } });
+  const worker = new Worker(new URL('./decide-thread.js', import.meta.url), {
+    workerData: { cwd, updates, settings: opts.settings },
+  });
   return new Promise<GateDecision>((resolve) => {
     let settled = false;
     // The first answer wins; the thread is then terminated (its exit after that is not an answer).

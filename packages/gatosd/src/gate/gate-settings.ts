@@ -1,42 +1,52 @@
 /**
  * The gate's server-side settings: read from the served repository's own git config (`gatos.gate.*`), which a push
- * cannot change, never from `refs/gatos/config`, which a push can.
+ * cannot change, never from `refs/gatos/config`, which a push can. One `git config` run per push.
  */
-import { GatosError } from '@gatos/core';
-import { type Repository, runGit } from '@gatos/git';
+import { spawnSync } from 'node:child_process';
+import { GatosError } from '@gatos/core/errors';
 
-/** The settings `decidePush` takes from the server (each absent: the gate's default). */
+/** Default of `gatos.gate.timeoutSeconds`: the longest a hook may take to decide. */
+export const DEFAULT_GATE_TIMEOUT_MS = 60_000;
+
+/** The settings the gate takes from the server (each absent: the gate's default). */
 export interface GateSettings {
   /** `gatos.gate.maxFutureSkewSeconds`: how far ahead of the gate's clock an event's `ts` may be. */
   maxFutureMs?: number;
+  /** `gatos.gate.timeoutSeconds`: the hook's time budget for one decision. */
+  timeoutMs?: number;
 }
 
-/** Reads `gatos.gate.*` from the repository's git config; a malformed value is `GATOS_E_USAGE` (the gate fails closed). */
-export async function readGateSettings(repo: Repository): Promise<GateSettings> {
-  let text = '';
-  try {
-    text = (await runGit(repo, ['config', '--get-regexp', '^gatos\\.gate\\.'])).toString('utf8');
-  } catch (e) {
-    // Exit 1: no such keys.
-    if ((e as GatosError).data?.exitCode !== 1) throw e;
+function seconds(key: string, value: string, max: number): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) > max || (key.endsWith('timeoutseconds') && value === '0')) {
+    throw new GatosError('GATOS_E_USAGE', `${key} must be whole seconds (at most ${max}), got ${value}`, {
+      hint: `git config ${key} <seconds> (in the served repository)`,
+    });
   }
+  return Number(value) * 1000;
+}
+
+/** Parses `git config --get-regexp ^gatos\.gate\.` output; a malformed value is `GATOS_E_USAGE` (fail closed). */
+export function parseGateSettings(text: string): GateSettings {
   const out: GateSettings = {};
   for (const line of text.split('\n')) {
     const m = /^(\S+) (.*)$/.exec(line.trim());
     if (!m) continue;
-    const [, key, value] = m;
-    if (key === 'gatos.gate.maxfutureskewseconds') {
-      if (!/^\d{1,9}$/.test(value!)) {
-        throw new GatosError(
-          'GATOS_E_USAGE',
-          `gatos.gate.maxFutureSkewSeconds must be whole seconds, got ${value}`,
-          {
-            hint: 'git config gatos.gate.maxFutureSkewSeconds 300 (in the served repository)',
-          },
-        );
-      }
-      out.maxFutureMs = Number(value) * 1000;
-    }
+    const [, key, value] = m as unknown as [string, string, string];
+    // git prints keys lowercased.
+    if (key === 'gatos.gate.maxfutureskewseconds')
+      out.maxFutureMs = seconds('gatos.gate.maxFutureSkewSeconds', value, 999_999_999);
+    else if (key === 'gatos.gate.timeoutseconds')
+      out.timeoutMs = seconds('gatos.gate.timeoutSeconds', value, 999_999);
   }
   return out;
+}
+
+/** Reads `gatos.gate.*` from the git config of the repository at `cwd`. */
+export function readGateSettings(cwd: string): GateSettings {
+  const r = spawnSync('git', ['config', '--get-regexp', '^gatos\\.gate\\.'], { cwd, encoding: 'utf8' });
+  // Exit 1: no such keys.
+  if (r.status !== 0 && r.status !== 1) {
+    throw new GatosError('GATOS_E_GIT', `git config failed: ${r.stderr?.trim() ?? r.error?.message}`);
+  }
+  return parseGateSettings(r.stdout ?? '');
 }

@@ -3,8 +3,9 @@
  * (`decide-thread-client.ts`), and only for a refused push loads what writes the DENY record. An accepted push
  * loads nothing else on this thread.
  */
-import { decideOnThread, gateTimeoutMs } from './decide-thread-client.js';
-import { parsePushLines } from './gate-types.js';
+import { decideOnThread, undecided } from './decide-thread-client.js';
+import { DEFAULT_GATE_TIMEOUT_MS, readGateSettings } from './gate-settings.js';
+import { type GateDecision, parsePushLines } from './gate-types.js';
 
 /** stdin → decision → exit status (0 accepts). Fails closed: an error of the hook itself refuses the push. */
 export async function main(): Promise<void> {
@@ -16,10 +17,21 @@ export async function main(): Promise<void> {
     const cwd = process.cwd();
     const updates = parsePushLines(stdin.toString('utf8'));
     if (updates.length === 0) return;
-    const decision = await decideOnThread(cwd, updates, {
-      timeoutMs: gateTimeoutMs(cwd),
-      progress: (ms) => stderr(`GATOS gate: still checking (${Math.round(ms / 1000)} s)\n`),
-    });
+    let decision: GateDecision;
+    try {
+      const settings = readGateSettings(cwd);
+      decision = await decideOnThread(cwd, updates, {
+        settings,
+        timeoutMs: settings.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
+        progress: (ms) => stderr(`GATOS gate: still checking (${Math.round(ms / 1000)} s)\n`),
+      });
+    } catch (e) {
+      // The gate fails closed, and its own failure is a refusal recorded like any other.
+      decision = undecided(
+        updates,
+        `the push-gate failed (${e instanceof Error ? e.message : String(e)}); push refused`,
+      );
+    }
     if (decision.allowed) return;
     const { recordRefusal } = await import('./pre-receive.js');
     process.exitCode = (await recordRefusal({ cwd, stdin, stderr }, updates, decision)).exitCode;

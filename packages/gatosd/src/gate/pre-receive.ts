@@ -14,7 +14,7 @@ import {
   type StoredDenyRecord,
 } from '@gatos/core';
 import { createObjectStore, createRefStore, type GitEnv, isAncestor, openRepository } from '@gatos/git';
-import { readGateSettings } from './gate-settings.js';
+import { type GateSettings, readGateSettings } from './gate-settings.js';
 import { type GateDecision, parsePushLines, type PushUpdate } from './gate-types.js';
 import { decidePush } from './push-gate.js';
 
@@ -45,7 +45,11 @@ export interface PreReceiveResult {
 }
 
 /** Decides a push in this thread, reading the pushed objects (the hook inherits the quarantine environment). */
-export async function decideInProcess(cwd: string, updates: readonly PushUpdate[]): Promise<GateDecision> {
+export async function decideInProcess(
+  cwd: string,
+  updates: readonly PushUpdate[],
+  settings: GateSettings = readGateSettings(cwd),
+): Promise<GateDecision> {
   const repo = await openRepository({ cwd });
   const objects = createObjectStore(repo);
   try {
@@ -54,7 +58,7 @@ export async function decideInProcess(cwd: string, updates: readonly PushUpdate[
       refs: createRefStore(repo),
       isAncestor: (a: Oid, d: Oid) => isAncestor(repo, a, d),
       updates,
-      ...(await readGateSettings(repo)),
+      ...(settings.maxFutureMs === undefined ? {} : { maxFutureMs: settings.maxFutureMs }),
     });
   } finally {
     await objects.close();
