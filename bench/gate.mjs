@@ -10,12 +10,23 @@ import { join } from 'node:path';
 import {
   CONFIG_REF,
   PROFILES,
+  SYSTEM_IDENT,
   TRUST_KEYS_REF,
+  actorRefPath,
   appendEvents,
+  blobObject,
+  commitObject,
   compileRgs,
   configCommit,
+  encodeRefComponent,
   evaluatePolicy,
   journalRef,
+  keyPairFromSeed,
+  readTreeFiles,
+  sign,
+  treeFromFiles,
+  trustedKeyEntry,
+  parseCommit,
 } from '@gatos/core';
 import { benchActor } from './bench-journal.mjs';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
@@ -174,6 +185,53 @@ async function main() {
     console.log(
       `${name.padEnd(24)} gated ${g.toFixed(1).padStart(8)} ms   without hook ${p.toFixed(1).padStart(8)} ms   ` +
         `added ${(g - p).toFixed(1).padStart(8)} ms (${((g - p) / n).toFixed(2)} ms/event)   ratio ${(g / p).toFixed(2)}x`,
+    );
+  }
+  // Registry size: an honest 1-event push costs what it changes, whether 5 or 5,000 keys are registered.
+  console.log('');
+  for (const n of [5, 5000]) {
+    const server = join(root, `keys-${n}.git`);
+    git(root, 'init', '-q', '--bare', server);
+    await installHook(server);
+    const head = await refs.read(TRUST_KEYS_REF);
+    const [c] = await objects.get([head]);
+    const files = await readTreeFiles(objects, parseCommit(head, c.body).tree);
+    const blobs = [];
+    for (let i = 0; i < n; i++) {
+      const junk = Uint8Array.from(randomBytes(32));
+      const e = trustedKeyEntry(`user:junk-${i}`, keyPairFromSeed(junk).publicKey, (m) => sign(junk, m));
+      const blob = blobObject(`${JSON.stringify(e, null, 2)}\n`);
+      blobs.push(blob);
+      files.push({
+        path: `keys/${actorRefPath(e.actor)}/${encodeRefComponent(e.key_id)}.json`,
+        oid: blob.oid,
+      });
+    }
+    const { root: tree, trees } = treeFromFiles(files);
+    const trust = commitObject({
+      tree,
+      parents: [head],
+      author: SYSTEM_IDENT,
+      committer: SYSTEM_IDENT,
+      message: `${n} keys\n`,
+    });
+    await objects.put([...blobs, ...trees, trust]);
+    const first = pushTimed(client, server, CONFIG_REF, `${trust.oid}:${TRUST_KEYS_REF}`, ref);
+    const times = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      await appendEvents([envelope(r)], { objects, refs, ns: 'bench', signer });
+      times.push(pushTimed(client, server, ref));
+    }
+    const ms = median(times) * 1000;
+    results[`1-event push, ${n} keys registered`] = {
+      keys: n,
+      rounds: ROUNDS,
+      gated_ms: +ms.toFixed(1),
+      first_push_ms: +(first * 1000).toFixed(1),
+    };
+    console.log(
+      `1-event push, ${String(n).padStart(5)} keys registered   gated ${ms.toFixed(1).padStart(8)} ms   ` +
+        `(the push registering them: ${(first * 1000).toFixed(0)} ms)`,
     );
   }
   await objects.close();

@@ -4,7 +4,7 @@
  * (no deletion, fast-forward only, every new commit a record of its plane); the honest path of each is accepted.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   appendGovEvents,
@@ -15,6 +15,7 @@ import {
   readProposal,
   signEvent,
 } from '@gatos/core';
+import { provenKeysPath, trustSnapshotPath } from '@gatos/gatosd/gate';
 import { keySeed, listKeyFiles } from '@gatos/gatosd/identity';
 import { createObjectStore, createRefStore, openRepository } from '@gatos/git';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +91,21 @@ beforeAll(() => {
   expectOk(gatos(client, env, ['init']));
   for (const a of ['user:alice', 'user:bob']) expectOk(gatos(client, env, ['key', 'new', '--actor', a]));
   expectAccepted('refs/gatos/config', 'refs/gatos/trust/keys');
+});
+
+describe('the gate proves each trust entry once', () => {
+  it('records the entries it proved server-side, so later pushes cost what they change', () => {
+    const cache = readFileSync(provenKeysPath(server), 'utf8').trim().split('\n');
+    const entries = git(server, 'ls-tree', '-r', '--format=%(objectname)', 'refs/gatos/trust/keys').split(
+      '\n',
+    );
+    expect(cache.sort()).toEqual(entries.sort());
+    expect(entries).toHaveLength(2);
+    // The registry read in full, kept by its commit: the next push does not read its entries again.
+    const snapshot = JSON.parse(readFileSync(trustSnapshotPath(server), 'utf8'));
+    expect(snapshot.head).toBe(git(server, 'rev-parse', 'refs/gatos/trust/keys'));
+    expect(snapshot.keys.map((k: { actor: string }) => k.actor).sort()).toEqual(['user:alice', 'user:bob']);
+  });
 });
 
 describe('one rule for every ref under refs/gatos/', () => {

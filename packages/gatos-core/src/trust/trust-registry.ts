@@ -83,23 +83,75 @@ function entryPath(k: TrustedKey): string {
   return `keys/${actorRefPath(k.actor)}/${encodeRefComponent(k.key_id)}.json`;
 }
 
-/** Reads and checks the whole registry. */
-export async function readTrust(objects: ObjectStore, refs: RefStore): Promise<TrustSet> {
+/**
+ * What {@link readTrust} may skip: entries whose blob (their exact bytes) a verifier of its own already checked in
+ * full. Their format and key id are still checked; their proof of possession and curve point are not re-verified.
+ */
+export interface ReadTrustOptions {
+  /** True for a blob id whose entry was proven before (e.g. the push-gate's server-side cache). */
+  proven?: (blob: Oid) => boolean;
+  /** Told the blob ids of entries proven by this read. */
+  onProven?: (blobs: Oid[]) => void;
+  /**
+   * Registries already read in full, by trust commit (e.g. the push-gate's server-side snapshot): a registry whose
+   * commit has one is taken from it without reading its entries; one read in full is handed to `put`.
+   */
+  snapshots?: {
+    get(head: Oid): readonly TrustedKey[] | undefined;
+    put(head: Oid, keys: readonly TrustedKey[]): void;
+  };
+}
+
+/** An entry's public key, format-checked only (no curve check, no proof of possession): for proven entries. */
+function provenKey(k: TrustedKey): Uint8Array {
+  parseActor(k.actor);
+  if (k.alg !== 'ed25519' || !/^[0-9a-f]{64}$/.test(k.public_key)) {
+    throw new GatosError('GATOS_E_KEY_INVALID', `registered key ${k.key_id} for ${k.actor}: malformed`);
+  }
+  const pk = Uint8Array.from(Buffer.from(k.public_key, 'hex'));
+  if (keyId(pk) !== k.key_id) {
+    throw new GatosError(
+      'GATOS_E_KEY_INVALID',
+      `registered key ${k.key_id}: key id does not match the public key`,
+    );
+  }
+  return pk;
+}
+
+/** Reads and checks the whole registry (entries `opts.proven` vouches for are not re-proven). */
+export async function readTrust(
+  objects: ObjectStore,
+  refs: RefStore,
+  opts: ReadTrustOptions = {},
+): Promise<TrustSet> {
   const head = await refs.read(TRUST_KEYS_REF);
   const set: TrustSet = { head, keys: [], byId: new Map() };
   if (!head) return set;
+  const snapshot = opts.snapshots?.get(head);
+  if (snapshot) {
+    for (const k of snapshot) {
+      set.keys.push(k);
+      set.byId.set(k.key_id, { ...k, publicKey: Uint8Array.from(Buffer.from(k.public_key, 'hex')) });
+    }
+    return set;
+  }
   const [c] = await objects.get([head]);
   const files = await readTreeFiles(objects, parseCommit(head, c!.body).tree);
   const blobs = await objects.get(files.map((f) => f.oid));
+  const fresh: Oid[] = [];
   files.forEach((f, i) => {
     const k = JSON.parse(Buffer.from(blobs[i]!.body).toString('utf8')) as TrustedKey;
     if (entryPath(k) !== f.path) {
       throw new GatosError('GATOS_E_KEY_INVALID', `trust entry ${f.path} does not match its content`);
     }
-    const publicKey = checkTrustedKey(k);
+    const known = opts.proven?.(f.oid) === true;
+    const publicKey = known ? provenKey(k) : checkTrustedKey(k);
+    if (!known) fresh.push(f.oid);
     set.keys.push(k);
     set.byId.set(k.key_id, { ...k, publicKey });
   });
+  if (fresh.length) opts.onProven?.(fresh);
+  opts.snapshots?.put(head, set.keys);
   return set;
 }
 

@@ -4,7 +4,7 @@
  * quarantine's objects when the push is refused, and forbids ref updates inside it), then tells the pusher why.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   appendDenyRecord,
@@ -12,11 +12,12 @@ import {
   type Oid,
   sha256Digest,
   type StoredDenyRecord,
+  type TrustedKey,
 } from '@gatos/core';
 import { createObjectStore, createRefStore, type GitEnv, isAncestor, openRepository } from '@gatos/git';
 import { type GateSettings, readGateSettings } from './gate-settings.js';
 import { type GateDecision, parsePushLines, type PushUpdate } from './gate-types.js';
-import { decidePush } from './push-gate.js';
+import { decidePush, type TrustCache } from './push-gate.js';
 
 /** The variables git sets for a pre-receive quarantine; unset them to write to the real repository. */
 export const QUARANTINE_ENV: GitEnv = {
@@ -52,8 +53,10 @@ export async function decideInProcess(
 ): Promise<GateDecision> {
   const repo = await openRepository({ cwd });
   const objects = createObjectStore(repo);
+  const trustCache = await openTrustCache(repo.commonDir);
   try {
     return await decidePush({
+      trustCache,
       objects,
       refs: createRefStore(repo),
       isAncestor: (a: Oid, d: Oid) => isAncestor(repo, a, d),
@@ -62,7 +65,71 @@ export async function decideInProcess(
     });
   } finally {
     await objects.close();
+    await trustCache.flush();
   }
+}
+
+/** The server-side record of what this gate proved about trust registries: `<git-dir>/gatos/trust-proven`. */
+export function provenKeysPath(gitDir: string): string {
+  return join(gitDir, 'gatos', 'trust-proven');
+}
+
+/** The last registry this gate read in full: `<git-dir>/gatos/trust-snapshot.json` (`{head, keys}`). */
+export function trustSnapshotPath(gitDir: string): string {
+  return join(gitDir, 'gatos', 'trust-snapshot.json');
+}
+
+async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/**
+ * Opens the gate's trust cache: proven entries (one blob id a line) and the last registry read in full. Both are
+ * server-side files only the gate writes; `flush` appends what this push proved and replaces the snapshot.
+ */
+async function openTrustCache(gitDir: string): Promise<TrustCache & { flush(): Promise<void> }> {
+  const known = new Set<string>();
+  for (const line of ((await readOptional(provenKeysPath(gitDir))) ?? '').split('\n')) {
+    if (/^[0-9a-f]{40}$/.test(line)) known.add(line);
+  }
+  let snapshot: { head: string; keys: TrustedKey[] } | null = null;
+  try {
+    snapshot = JSON.parse((await readOptional(trustSnapshotPath(gitDir))) ?? 'null');
+  } catch {
+    snapshot = null; // A torn or damaged snapshot is only a cache miss.
+  }
+  const added: string[] = [];
+  let fresh: { head: string; keys: readonly TrustedKey[] } | null = null;
+  return {
+    has: (blob) => known.has(blob),
+    add: (blobs) => {
+      for (const b of blobs) {
+        if (known.has(b)) continue;
+        known.add(b);
+        added.push(b);
+      }
+    },
+    get: (head) => (snapshot?.head === head ? snapshot.keys : undefined),
+    put: (head, keys) => {
+      fresh = { head, keys };
+    },
+    flush: async () => {
+      if (!added.length && !fresh) return;
+      await mkdir(join(gitDir, 'gatos'), { recursive: true });
+      if (added.length) await appendFile(provenKeysPath(gitDir), `${added.join('\n')}\n`);
+      if (fresh) {
+        // Whole or not at all: written aside, then renamed into place.
+        const tmp = `${trustSnapshotPath(gitDir)}.${process.pid}.tmp`;
+        await writeFile(tmp, JSON.stringify(fresh));
+        await rename(tmp, trustSnapshotPath(gitDir));
+      }
+    },
+  };
 }
 
 /** Runs the gate for one push; resolves to the exit status the hook must exit with (0 accepts). */

@@ -17,6 +17,7 @@ import {
   type RefStore,
   TRUST_KEYS_REF,
   type TrustSet,
+  type TrustedKey,
   checkEvent,
   isOid,
   type LoadedFold,
@@ -42,6 +43,14 @@ import {
   type PlaneGateContext,
 } from './plane-gate.js';
 
+/** A server-side record of what the gate proved about trust registries (it is never a ref: a push cannot touch it). */
+export interface TrustCache {
+  has(blob: Oid): boolean;
+  add(blobs: readonly Oid[]): void;
+  get(head: Oid): readonly TrustedKey[] | undefined;
+  put(head: Oid, keys: readonly TrustedKey[]): void;
+}
+
 /** Inputs of {@link decidePush}. */
 export interface GateInput {
   /** Reads objects including the pushed ones (the quarantine). */
@@ -62,6 +71,12 @@ export interface GateInput {
    * `gatos.gate.maxFutureSkewSeconds` in the served repository's git config); default {@link DEFAULT_MAX_FUTURE_MS}.
    */
   maxFutureMs?: number;
+  /**
+   * What this server's gate already proved about trust registries, so a push costs what it changes, not the
+   * registry's size (`spec/push-gate.md` § 2.1): entries by blob id (`has`/`add`), whole registries by commit
+   * (`get`/`put`).
+   */
+  trustCache?: TrustCache;
 }
 
 /** Re-folding context of one push: whether the profile asks for it, and the engine (started on first use). */
@@ -220,6 +235,10 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
   };
 
   const planes: PlaneGateContext = { objects, refs, updates, trust: () => current() };
+  const cache = input.trustCache;
+  const proofs = cache
+    ? { proven: (b: Oid) => cache.has(b), onProven: (bs: Oid[]) => cache.add(bs), snapshots: cache }
+    : {};
   // Common rules first, then the trust registry (journals and checkpoints are checked against it).
   const pending: (PushUpdate & { new: Oid; kind: RefKind })[] = [];
   for (const u of updates) {
@@ -265,7 +284,11 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
   if (trustUpdate) {
     await guarded(trustUpdate, async () => {
       try {
-        trust = await readTrust(objects, readOnlyRefView(refs, new Map([[TRUST_KEYS_REF, trustUpdate.new]])));
+        trust = await readTrust(
+          objects,
+          readOnlyRefView(refs, new Map([[TRUST_KEYS_REF, trustUpdate.new]])),
+          proofs,
+        );
       } catch (e) {
         if (!isGatosError(e)) throw e;
         throw new GateRefusal('trust-key', e.message, { code: e.code });
@@ -273,7 +296,7 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     });
   }
   const current = async (): Promise<TrustSet> => {
-    trust ??= await readTrust(objects, refs);
+    trust ??= await readTrust(objects, refs, proofs);
     return trust;
   };
 
