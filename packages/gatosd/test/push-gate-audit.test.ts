@@ -3,38 +3,21 @@
  * the deny chain's ref, so every refusal is recorded; and when a record cannot be written anyway (a squatter left
  * by an older gate), the push is still refused and the failure lands in the server-side gate log.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectOk, gatos, git, tmp } from '../../git-gatos/test/helpers.js';
+import { expectOk, gatos, git } from '../../git-gatos/test/helpers.js';
+import { gatedRepo } from './support/gated-repo.js';
 import { gateLogPath } from '../src/gate/index.js';
 
 const DENY_REF = 'refs/gatos/audit/policy/deny';
 
 /** A fresh gated bare repository and a clone with one commit to push anywhere. */
 function gated() {
-  const root = tmp('gatos-gate-audit-');
-  const server = join(root, 'srv.git');
-  git(root, 'init', '-q', '--bare', server);
-  const env = { ...process.env, GATOS_HOME: join(root, 'home'), GATOS_ACTOR: '' };
-  expectOk(gatos(root, env, ['hook', 'install', server]));
-  const client = join(root, 'client');
-  git(root, 'clone', '-q', server, client);
-  git(client, 'config', 'user.email', 't@example.org');
-  git(client, 'config', 'user.name', 'T');
-  git(client, 'commit', '-q', '--allow-empty', '-m', 'squat');
-  const push = (...refspecs: string[]) => {
-    const r = spawnSync('git', ['push', '--porcelain', 'origin', ...refspecs], {
-      cwd: client,
-      encoding: 'utf8',
-      env: { ...env, LC_ALL: 'C' },
-    });
-    return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-  };
-  const records = () => expectOk(gatos(server, env, ['audit', 'log', '--json'])).json.records as any[];
-  const refs = () => git(server, 'for-each-ref', '--format=%(refname)');
-  return { server, client, env, push, records, refs };
+  const g = gatedRepo('gatos-gate-audit-');
+  git(g.client, 'commit', '-q', '--allow-empty', '-m', 'squat');
+  const refs = () => git(g.server, 'for-each-ref', '--format=%(refname)');
+  return { ...g, refs };
 }
 
 describe('the DENY audit cannot be squatted', () => {
