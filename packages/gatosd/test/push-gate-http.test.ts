@@ -156,6 +156,17 @@ describe('push-gate over http://', () => {
     expectDenied(await push('--atomic', ALICE, 'HEAD:refs/heads/main'), 'event-signature', before, ALICE);
   });
 
+  it('refuses a name no plane defines and a squat of the DENY chain, each recorded', async () => {
+    const c = git(client, 'rev-parse', 'refs/gatos/config');
+    for (const [ref, rule] of [
+      ['refs/gatos/pointers/x', 'ref-unknown'],
+      ['refs/gatos/audit/policy/deny/x', 'audit-reserved'],
+    ] as const) {
+      const before = serverRefs();
+      expectDenied(await push(`${c}:${ref}`), rule, before, ref);
+    }
+  });
+
   it('serves only its repository, and stops cleanly', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const u = new URL(http.url);
