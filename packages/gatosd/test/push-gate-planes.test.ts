@@ -4,16 +4,27 @@
  * (no deletion, fast-forward only, every new commit a record of its plane); the honest path of each is accepted.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  actorRefPath,
   appendGovEvents,
   approvalRef,
+  blobObject,
+  commitObject,
   createEnvelope,
+  encodeRefComponent,
   GOV_EVENT,
+  keyPairFromSeed,
   proposalRef,
   readProposal,
+  SYSTEM_IDENT,
+  sign,
   signEvent,
+  TRUST_KEYS_REF,
+  treeFromFiles,
+  trustedKeyEntry,
 } from '@gatos/core';
 import { provenKeysPath, trustSnapshotPath } from '@gatos/gatosd/gate';
 import { keySeed, listKeyFiles } from '@gatos/gatosd/identity';
@@ -244,5 +255,49 @@ describe('one rule for every ref under refs/gatos/', () => {
     // The server allows two hours: the same event passes.
     git(server, 'config', 'gatos.gate.maxFutureSkewSeconds', '7200');
     expectAccepted(ref);
+  });
+
+  it('actors keep their names: no further key for a registered actor, no removed entry; a new actor enrols', async () => {
+    const repo = await openRepository({ cwd: client });
+    const objects = createObjectStore(repo);
+    try {
+      const head = git(client, 'rev-parse', TRUST_KEYS_REF);
+      const files = git(client, 'ls-tree', '-r', TRUST_KEYS_REF)
+        .split('\n')
+        .map((l) => ({ path: l.split('\t')[1]!, oid: l.split(' ')[2]!.split('\t')[0]! }));
+      const commitOf = async (fs: { path: string; oid: string }[], message: string) => {
+        const { root, trees } = treeFromFiles(fs);
+        const c = commitObject({
+          tree: root,
+          parents: [head],
+          author: SYSTEM_IDENT,
+          committer: SYSTEM_IDENT,
+          message,
+        });
+        await objects.put([...trees, c]);
+        return c.oid;
+      };
+      const entryFor = async (actor: string) => {
+        const seed = Uint8Array.from(randomBytes(32));
+        const e = trustedKeyEntry(actor, keyPairFromSeed(seed).publicKey, (m) => sign(seed, m));
+        const blob = blobObject(`${JSON.stringify(e, null, 2)}\n`);
+        await objects.put([blob]);
+        return { path: `keys/${actorRefPath(actor)}/${encodeRefComponent(e.key_id)}.json`, oid: blob.oid };
+      };
+      // An attacker registers a key of their own under alice's name.
+      const second = await commitOf([...files, await entryFor('user:alice')], 'a second key for alice\n');
+      expectRefused([`${second}:${TRUST_KEYS_REF}`], 'trust-owner', TRUST_KEYS_REF);
+      // ... or removes bob's key, so his history no longer verifies.
+      const without = await commitOf(
+        files.filter((f) => !f.path.includes('/user/bob/')),
+        'drop bob\n',
+      );
+      expectRefused([`${without}:${TRUST_KEYS_REF}`], 'trust-key', TRUST_KEYS_REF);
+      // A new actor enrols.
+      const carol = await commitOf([...files, await entryFor('user:carol')], 'carol\n');
+      expectAccepted(`${carol}:${TRUST_KEYS_REF}`);
+    } finally {
+      await objects.close();
+    }
   });
 });

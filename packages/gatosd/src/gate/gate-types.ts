@@ -58,6 +58,7 @@ export const RULES = {
   'ref-layout': `the ref name is not valid under the ${GATOS_PREFIX} layout`,
   'audit-reserved': `only the push-gate appends to ${DENY_REF}; no ref may sit below it or at one of its parents`,
   'trust-key': 'a trust registry entry is invalid',
+  'trust-owner': 'a registry push adds a key for an actor that already has one (actors keep their names)',
   'event-malformed': 'a journal commit is not a valid GATOS event commit',
   'event-signature':
     'a journal event is not signed by a registered key of its actor for this ref and position',

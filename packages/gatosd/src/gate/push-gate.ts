@@ -90,6 +90,38 @@ export function blocksDenyChain(ref: string): boolean {
   return ref === DENY_REF || ref.startsWith(`${DENY_REF}/`) || DENY_REF.startsWith(`${ref}/`);
 }
 
+/**
+ * Actors keep their names (`spec/push-gate.md` § 2.1): an entry once registered is never removed or changed (a key
+ * is revoked, never deleted), and an actor that has a registered key gets no further key by a plain registry push.
+ * Adding a device or rotating needs the actor's own authority, which the registry cannot express yet.
+ */
+function checkTrustOwnership(before: TrustSet, after: TrustSet): void {
+  const same = (a: TrustedKey, b: TrustedKey) =>
+    a.actor === b.actor && a.public_key === b.public_key && a.pop === b.pop && a.alg === b.alg;
+  // Entries are (actor, key id) pairs: one key registered under two names is two entries (quorums count keys).
+  const entry = (set: TrustSet, k: TrustedKey) =>
+    set.keys.find((x) => x.key_id === k.key_id && x.actor === k.actor);
+  for (const k of before.keys) {
+    const now = entry(after, k);
+    if (!now || !same(k, now)) {
+      throw new GateRefusal(
+        'trust-key',
+        `the entry of ${k.key_id} (${k.actor}) is ${now ? 'changed' : 'removed'}: a registered key is never removed or changed`,
+      );
+    }
+  }
+  const owners = new Set(before.keys.map((k) => k.actor));
+  for (const k of after.keys) {
+    if (!entry(before, k) && owners.has(k.actor)) {
+      throw new GateRefusal(
+        'trust-owner',
+        `${k.actor} already has a registered key: ${k.key_id} cannot be added by a plain registry push (a further key needs the actor's own authority)`,
+        { actor: k.actor },
+      );
+    }
+  }
+}
+
 const eventRule = (code: string): RuleId =>
   code === 'GATOS_E_SIG_INVALID' || code === 'GATOS_E_KEY_NOT_FOUND' || code === 'GATOS_E_SIG_MALFORMED'
     ? 'event-signature'
@@ -293,7 +325,10 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
         if (!isGatosError(e)) throw e;
         throw new GateRefusal('trust-key', e.message, { code: e.code });
       }
+      checkTrustOwnership(await readTrust(objects, refs, proofs), trust);
     });
+    // A refused registry is not the one the rest of the push is checked against.
+    if (denials.some((d) => d.ref === TRUST_KEYS_REF)) trust = null;
   }
   const current = async (): Promise<TrustSet> => {
     trust ??= await readTrust(objects, refs, proofs);
