@@ -32,7 +32,7 @@ export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({
 });
 
 /** Resolved retry settings: `r` over {@link DEFAULT_RETRY}. */
-export function retryOptions(r?: Partial<RetryOptions>): RetryOptions {
+function retryOptions(r?: Partial<RetryOptions>): RetryOptions {
   return { ...DEFAULT_RETRY, ...r };
 }
 
@@ -44,29 +44,25 @@ function jitterOf(oid: Oid | null, attempt: number): number {
 }
 
 /** The delay after the `attempt`-th lost race (0-based): exponential, capped, jittered into [cap/2, cap). */
-export function backoffDelay(retry: RetryOptions, attempt: number, proposed: Oid | null = null): number {
+function backoffDelay(retry: RetryOptions, attempt: number, proposed: Oid | null = null): number {
   const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.min(attempt, 16));
   const r = retry.random ? retry.random() : jitterOf(proposed, attempt);
   return cap * (0.5 + r / 2);
 }
 
-/** One attempt's plan: nothing to write (return `value`), or objects to store and ref updates to swap. */
+/** One attempt's plan: nothing to write (return `value`), or objects to store and the ref update to swap. */
 export type CasPlan<T> =
   | { kind: 'done'; value: T }
-  | { kind: 'write'; objects: readonly GitObject[]; updates: readonly RefUpdate[]; value: T };
+  | { kind: 'write'; objects: readonly GitObject[]; update: RefUpdate; value: T };
 
 /** A plan that writes nothing and returns `value` (the ref already says what the caller wants). */
 export function casDone<T>(value: T): CasPlan<T> {
   return { kind: 'done', value };
 }
 
-/** A plan that stores `objects`, then swaps `update` (or all of `update` at once), returning `value` on success. */
-export function casWrite<T>(
-  objects: readonly GitObject[],
-  update: RefUpdate | readonly RefUpdate[],
-  value: T,
-): CasPlan<T> {
-  return { kind: 'write', objects, updates: Array.isArray(update) ? update : [update as RefUpdate], value };
+/** A plan that stores `objects`, then swaps `update`, returning `value` on success. */
+export function casWrite<T>(objects: readonly GitObject[], update: RefUpdate, value: T): CasPlan<T> {
+  return { kind: 'write', objects, update, value };
 }
 
 /** Where a {@link casRetry} loop writes, and how it gives up. */
@@ -79,17 +75,6 @@ export interface CasRetryInit {
   /** The message of the `GATOS_E_REF_CONFLICT` error (default: `gave up updating <ref> after <n> lost races`). */
   message?: string;
   hint?: string;
-}
-
-/** Swaps several refs at once: `casAll` when the store has it, otherwise only a single update is allowed. */
-async function swap(refs: RefStore, updates: readonly RefUpdate[]): Promise<boolean> {
-  if (updates.length === 1) return refs.cas(updates[0]!);
-  if (!refs.casAll) {
-    throw new GatosError('GATOS_E_INTERNAL', 'this ref store cannot swap several refs at once', {
-      data: { refs: updates.map((u) => u.ref) },
-    });
-  }
-  return refs.casAll(updates);
 }
 
 /**
@@ -106,8 +91,8 @@ export async function casRetry<T>(
     const p = await plan(attempt);
     if (p.kind === 'done') return p.value;
     if (p.objects.length) await init.objects.put(p.objects);
-    if (await swap(init.refs, p.updates)) return p.value;
-    await retry.sleep(backoffDelay(retry, attempt, p.updates[0]?.next ?? null));
+    if (await init.refs.cas(p.update)) return p.value;
+    await retry.sleep(backoffDelay(retry, attempt, p.update.next));
   }
   throw new GatosError(
     'GATOS_E_REF_CONFLICT',

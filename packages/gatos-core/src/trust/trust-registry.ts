@@ -65,6 +65,14 @@ export function trustedKeyEntry(
 
 /** Checks an entry: actor, key validity, key id and proof of possession. Throws `GATOS_E_KEY_INVALID`. */
 export function checkTrustedKey(k: TrustedKey): Uint8Array {
+  return trustedKeyBytes(k, true);
+}
+
+/**
+ * An entry's public key, checked in full (`prove`: a canonical curve point, its proof of possession), or for
+ * format and key id only (an entry a verifier already proved, see {@link ReadTrustOptions}).
+ */
+function trustedKeyBytes(k: TrustedKey, prove: boolean): Uint8Array {
   const bad = (why: string) =>
     new GatosError('GATOS_E_KEY_INVALID', `registered key ${k.key_id} for ${k.actor}: ${why}`, {
       data: { key_id: k.key_id },
@@ -72,9 +80,9 @@ export function checkTrustedKey(k: TrustedKey): Uint8Array {
   parseActor(k.actor);
   if (k.alg !== 'ed25519' || !/^[0-9a-f]{64}$/.test(k.public_key)) throw bad('malformed');
   const pk = Uint8Array.from(Buffer.from(k.public_key, 'hex'));
-  validatePublicKey(pk);
+  if (prove) validatePublicKey(pk);
   if (keyId(pk) !== k.key_id) throw bad('key id does not match the public key');
-  if (!verifySignature(pk, popInput(k.actor, pk), parseSignature(k.pop)))
+  if (prove && !verifySignature(pk, popInput(k.actor, pk), parseSignature(k.pop)))
     throw bad('proof of possession fails');
   return pk;
 }
@@ -100,22 +108,6 @@ export interface ReadTrustOptions {
     get(head: Oid): readonly TrustedKey[] | undefined;
     put(head: Oid, keys: readonly TrustedKey[]): void;
   };
-}
-
-/** An entry's public key, format-checked only (no curve check, no proof of possession): for proven entries. */
-function provenKey(k: TrustedKey): Uint8Array {
-  parseActor(k.actor);
-  if (k.alg !== 'ed25519' || !/^[0-9a-f]{64}$/.test(k.public_key)) {
-    throw new GatosError('GATOS_E_KEY_INVALID', `registered key ${k.key_id} for ${k.actor}: malformed`);
-  }
-  const pk = Uint8Array.from(Buffer.from(k.public_key, 'hex'));
-  if (keyId(pk) !== k.key_id) {
-    throw new GatosError(
-      'GATOS_E_KEY_INVALID',
-      `registered key ${k.key_id}: key id does not match the public key`,
-    );
-  }
-  return pk;
 }
 
 /** Reads and checks the whole registry (entries `opts.proven` vouches for are not re-proven). */
@@ -145,7 +137,7 @@ export async function readTrust(
       throw new GatosError('GATOS_E_KEY_INVALID', `trust entry ${f.path} does not match its content`);
     }
     const known = opts.proven?.(f.oid) === true;
-    const publicKey = known ? provenKey(k) : checkTrustedKey(k);
+    const publicKey = trustedKeyBytes(k, !known);
     if (!known) fresh.push(f.oid);
     set.keys.push(k);
     set.byId.set(k.key_id, { ...k, publicKey });

@@ -18,6 +18,11 @@ export function undecided(updates: readonly PushUpdate[], reason: string): GateD
   };
 }
 
+/** The refusal of every update when the gate itself failed: it fails closed, and the refusal is recorded. */
+export function gateFailed(updates: readonly PushUpdate[], why: string): GateDecision {
+  return undecided(updates, `the push-gate failed (${why}); push refused`);
+}
+
 /** Options of {@link decideOnThread}. */
 export interface DecideOnThreadOptions {
   timeoutMs: number;
@@ -40,7 +45,6 @@ export function decideOnThread(
   updates: readonly PushUpdate[],
   opts: DecideOnThreadOptions,
 ): Promise<GateDecision> {
-  // \`reject\` stays for a failure to start the thread at all.
   const parent = process.ppid;
   const worker = new Worker(new URL('./decide-thread.js', import.meta.url), {
     workerData: { cwd, updates, settings: opts.settings },
@@ -56,8 +60,7 @@ export function decideOnThread(
       resolve(d);
       void worker.terminate();
     };
-    // The gate fails closed: an error of its own refuses the push, and the refusal is recorded like any other.
-    const failed = (why: string) => settle(undecided(updates, `the push-gate failed (${why}); push refused`));
+    const failed = (why: string) => settle(gateFailed(updates, why));
     const deadline = setTimeout(
       () =>
         settle(

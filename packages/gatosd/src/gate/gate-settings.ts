@@ -16,9 +16,9 @@ export interface GateSettings {
   timeoutMs?: number;
 }
 
-function seconds(key: string, value: string, max: number): number {
-  if (!/^\d{1,9}$/.test(value) || Number(value) > max || (key.endsWith('timeoutseconds') && value === '0')) {
-    throw new GatosError('GATOS_E_USAGE', `${key} must be whole seconds (at most ${max}), got ${value}`, {
+function seconds(key: string, value: string, min: number, max: number): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new GatosError('GATOS_E_USAGE', `${key} must be whole seconds (${min} to ${max}), got ${value}`, {
       hint: `git config ${key} <seconds> (in the served repository)`,
     });
   }
@@ -34,9 +34,9 @@ export function parseGateSettings(text: string): GateSettings {
     const [, key, value] = m as unknown as [string, string, string];
     // git prints keys lowercased.
     if (key === 'gatos.gate.maxfutureskewseconds')
-      out.maxFutureMs = seconds('gatos.gate.maxFutureSkewSeconds', value, 999_999_999);
+      out.maxFutureMs = seconds('gatos.gate.maxFutureSkewSeconds', value, 0, 999_999_999);
     else if (key === 'gatos.gate.timeoutseconds')
-      out.timeoutMs = seconds('gatos.gate.timeoutSeconds', value, 999_999);
+      out.timeoutMs = seconds('gatos.gate.timeoutSeconds', value, 1, 999_999);
   }
   return out;
 }

@@ -3,7 +3,7 @@
  * (`decide-thread-client.ts`), and only for a refused push loads what writes the DENY record. An accepted push
  * loads nothing else on this thread.
  */
-import { decideOnThread, undecided } from './decide-thread-client.js';
+import { decideOnThread, gateFailed } from './decide-thread-client.js';
 import { DEFAULT_GATE_TIMEOUT_MS, readGateSettings } from './gate-settings.js';
 import { type GateDecision, parsePushLines } from './gate-types.js';
 
@@ -27,10 +27,7 @@ export async function main(): Promise<void> {
       });
     } catch (e) {
       // The gate fails closed, and its own failure is a refusal recorded like any other.
-      decision = undecided(
-        updates,
-        `the push-gate failed (${e instanceof Error ? e.message : String(e)}); push refused`,
-      );
+      decision = gateFailed(updates, e instanceof Error ? e.message : String(e));
     }
     if (decision.allowed) return;
     const { recordRefusal } = await import('./pre-receive.js');

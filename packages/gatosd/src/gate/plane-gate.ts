@@ -49,16 +49,11 @@ function afterPush(ctx: PlaneGateContext): RefStore {
 }
 
 /** The one file of a record commit's tree, or a refusal naming the commit. */
-async function recordFile(
-  objects: ObjectStore,
-  c: ParsedCommit,
-  name: string,
-  rule: 'bus-record',
-): Promise<Uint8Array> {
+async function recordFile(objects: ObjectStore, c: ParsedCommit, name: string): Promise<Uint8Array> {
   const [tree] = await objects.get([c.tree]);
   const entries = parseTree(c.tree, tree!.body);
   if (entries.length !== 1 || entries[0]!.name !== name) {
-    throw new GateRefusal(rule, `commit ${short(c.oid)}: its tree must hold exactly ${name}`, {
+    throw new GateRefusal('bus-record', `commit ${short(c.oid)}: its tree must hold exactly ${name}`, {
       commit: c.oid,
     });
   }
@@ -190,10 +185,10 @@ export async function checkBusUpdate(ctx: PlaneGateContext, u: PushUpdate): Prom
   for (const c of commits) {
     try {
       if (b.kind === 'summary') {
-        const s = parseSummary(await recordFile(ctx.objects, c, SUMMARY_FILE, 'bus-record'));
+        const s = parseSummary(await recordFile(ctx.objects, c, SUMMARY_FILE));
         if (s.topic !== b.topic) throw new Error(`a summary of topic ${s.topic}, not ${b.topic}`);
       } else {
-        const p = parsePosition(await recordFile(ctx.objects, c, POSITION_FILE, 'bus-record'));
+        const p = parsePosition(await recordFile(ctx.objects, c, POSITION_FILE));
         if (p.topic !== b.topic || p.group !== b.group) {
           throw new Error(`a position of ${p.topic}/${p.group}, not ${b.topic}/${b.group}`);
         }

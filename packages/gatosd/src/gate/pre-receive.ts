@@ -151,12 +151,12 @@ export async function recordRefusal(
 ): Promise<PreReceiveResult> {
   const now = io.now ?? (() => new Date());
   const rand = io.randomBytes ?? ((n: number) => randomBytes(n));
-  const repo = await openRepository({ cwd: io.cwd });
+  // Outside the quarantine: git discards its objects when the push is refused.
+  const real = await openRepository({ cwd: io.cwd, env: QUARANTINE_ENV });
   const date = now();
   const id = createUlidFactory(() => date.getTime(), rand)();
   let record: StoredDenyRecord | null = null;
   try {
-    const real = await openRepository({ cwd: io.cwd, env: QUARANTINE_ENV });
     const wObjects = createObjectStore(real);
     try {
       record = await appendDenyRecord(wObjects, createRefStore(real), {
@@ -175,7 +175,7 @@ export async function recordRefusal(
       `GATOS DENY ${id}: could not write the DENY audit record (${msg}); the push is refused anyway\n`,
     );
     // The refusal is still recorded where the admin looks: the server-side gate log.
-    await appendGateLog(repo.commonDir, {
+    await appendGateLog(real.commonDir, {
       ts: date.toISOString(),
       id,
       event: 'deny-record-failed',

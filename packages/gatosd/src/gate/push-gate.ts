@@ -96,23 +96,23 @@ export function blocksDenyChain(ref: string): boolean {
  * Adding a device or rotating needs the actor's own authority, which the registry cannot express yet.
  */
 function checkTrustOwnership(before: TrustSet, after: TrustSet): void {
-  const same = (a: TrustedKey, b: TrustedKey) =>
-    a.actor === b.actor && a.public_key === b.public_key && a.pop === b.pop && a.alg === b.alg;
-  // Entries are (actor, key id) pairs: one key registered under two names is two entries (quorums count keys).
-  const entry = (set: TrustSet, k: TrustedKey) =>
-    set.keys.find((x) => x.key_id === k.key_id && x.actor === k.actor);
-  for (const k of before.keys) {
-    const now = entry(after, k);
-    if (!now || !same(k, now)) {
+  // Entries are (actor, key id) pairs: one key registered under two names is two entries (quorums count keys). The
+  // key id fixes the public key, so an entry can only change by its proof of possession.
+  const id = (k: TrustedKey) => `${k.actor}\n${k.key_id}`;
+  const was = new Map(before.keys.map((k) => [id(k), k]));
+  const now = new Map(after.keys.map((k) => [id(k), k]));
+  for (const [key, k] of was) {
+    const n = now.get(key);
+    if (!n || n.pop !== k.pop) {
       throw new GateRefusal(
         'trust-key',
-        `the entry of ${k.key_id} (${k.actor}) is ${now ? 'changed' : 'removed'}: a registered key is never removed or changed`,
+        `the entry of ${k.key_id} (${k.actor}) is ${n ? 'changed' : 'removed'}: a registered key is never removed or changed`,
       );
     }
   }
   const owners = new Set(before.keys.map((k) => k.actor));
-  for (const k of after.keys) {
-    if (!entry(before, k) && owners.has(k.actor)) {
+  for (const [key, k] of now) {
+    if (!was.has(key) && owners.has(k.actor)) {
       throw new GateRefusal(
         'trust-owner',
         `${k.actor} already has a registered key: ${k.key_id} cannot be added by a plain registry push (a further key needs the actor's own authority)`,
@@ -311,12 +311,16 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
     });
   }
 
+  // The registry the push is checked against: the pushed one when its update passes, else the current one.
   let trust: TrustSet | null = null;
+  let registered: TrustSet | null = null;
+  const currentRegistry = async () => (registered ??= await readTrust(objects, refs, proofs));
   const trustUpdate = pending.find((u) => u.kind === 'trust');
   if (trustUpdate) {
     await guarded(trustUpdate, async () => {
+      let pushed: TrustSet;
       try {
-        trust = await readTrust(
+        pushed = await readTrust(
           objects,
           readOnlyRefView(refs, new Map([[TRUST_KEYS_REF, trustUpdate.new]])),
           proofs,
@@ -325,15 +329,11 @@ export async function decidePush(input: GateInput): Promise<GateDecision> {
         if (!isGatosError(e)) throw e;
         throw new GateRefusal('trust-key', e.message, { code: e.code });
       }
-      checkTrustOwnership(await readTrust(objects, refs, proofs), trust);
+      checkTrustOwnership(await currentRegistry(), pushed);
+      trust = pushed;
     });
-    // A refused registry is not the one the rest of the push is checked against.
-    if (denials.some((d) => d.ref === TRUST_KEYS_REF)) trust = null;
   }
-  const current = async (): Promise<TrustSet> => {
-    trust ??= await readTrust(objects, refs, proofs);
-    return trust;
-  };
+  const current = async (): Promise<TrustSet> => trust ?? currentRegistry();
 
   // The profile decides whether state pushes are re-folded (read once, only when a state ref is pushed).
   let engine: GateFoldEngine | null = null;
